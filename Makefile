@@ -1,0 +1,41 @@
+# kefu — the two commands a newcomer needs are `make run` and `make test`.
+PYTHON ?= python3.11
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+PIP    := $(BIN)/python -m pip
+PIPFLAGS := --disable-pip-version-check -q -c constraints.txt
+
+.PHONY: install install-dev run test lint bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --disable-pip-version-check -q --upgrade pip setuptools wheel
+
+# Idempotent: re-installs only when pyproject.toml or the constraints change.
+$(VENV)/.installed: $(BIN)/python pyproject.toml constraints.txt
+	$(PIP) install $(PIPFLAGS) -e .
+	touch $@
+
+$(VENV)/.installed-dev: $(BIN)/python pyproject.toml constraints.txt
+	$(PIP) install $(PIPFLAGS) -e '.[dev,transformers]'
+	touch $(VENV)/.installed $@
+
+install: $(VENV)/.installed
+
+install-dev: $(VENV)/.installed-dev
+
+run: install
+	$(BIN)/kefu db upgrade
+	$(BIN)/kefu serve
+
+test: install-dev
+	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+
+lint: install-dev
+	$(BIN)/ruff check .
+
+bench: install-dev
+	$(BIN)/python -m bench.run --out bench/REPORT.md
+
+clean:
+	rm -rf $(VENV) var/*.db var/*.db-wal var/*.db-shm

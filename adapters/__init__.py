@@ -1,0 +1,1 @@
+"""Platform adapters: one subpackage per platform (transport, payload <-> neutral types, rendering)."""

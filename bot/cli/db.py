@@ -1,0 +1,7 @@
+"""kefu db sub-commands (placeholder until implemented)."""
+
+import argparse
+
+
+def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
+    pass

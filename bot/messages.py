@@ -1,0 +1,116 @@
+"""The neutral message types that cross between adapters and the core. No platform detail lives here.
+
+Adapters turn platform payloads into `Inbound`, `Action` and `CommandRequest`; the core answers with `Reply`
+(to a customer) and `Card` (to a team channel). Each team adapter renders a `Card` in its platform's format.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Literal
+
+IngestAction = Literal["auto_replied", "suggested", "duplicate"]
+
+
+@dataclass(frozen=True)
+class CustomerInfo:
+    id: str
+    name: str | None = None
+    language: str | None = None
+    country: str | None = None
+
+
+@dataclass(frozen=True)
+class Inbound:
+    """A customer's message as a customer-channel adapter hands it to the pipeline."""
+
+    channel: str  # adapter name: "webhook", "webchat", "wecom_kf", ...
+    channel_message_id: str  # unique per channel: redeliveries carry the same id
+    customer: CustomerInfo
+    text: str
+    conversation_id: str | None = None  # default: one conversation per customer
+    sent_at: datetime | None = None
+    order_id: str | None = None
+    sku: str | None = None
+    marketplace: str | None = None
+    request_id: str | None = None
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    ticket_id: int
+    message_id: int
+    intent: str
+    confidence: float
+    language: str | None
+    action: IngestAction
+
+
+@dataclass(frozen=True)
+class Reply:
+    """Text for a customer, sent through the customer's channel by the outbox."""
+
+    ticket_id: int
+    conversation_id: str
+    customer_id: str
+    text: str
+    language: str | None
+    kind: Literal["auto_reply", "agent_reply"]
+
+
+@dataclass(frozen=True)
+class CardButton:
+    action: str  # send | edit | assign | escalate | resolve | wrong_intent
+    label: str
+    style: Literal["default", "primary", "danger"] = "default"
+
+
+@dataclass(frozen=True)
+class CardField:
+    label: str
+    value: str
+
+
+@dataclass(frozen=True)
+class Card:
+    """A platform-neutral card for a team channel (triage item, SLA or metric alert, command answer)."""
+
+    kind: Literal["triage", "sla_alert", "metric_alert", "notice", "answer"]
+    title: str
+    body: str = ""
+    severity: int | None = None
+    fields: tuple[CardField, ...] = ()
+    suggested_reply: str | None = None
+    buttons: tuple[CardButton, ...] = ()
+    ticket_id: int | None = None
+    footer: str | None = None
+
+
+@dataclass(frozen=True)
+class MessageRef:
+    """Where a posted card lives on a team channel, so it can be updated in place."""
+
+    channel: str
+    ref: str
+
+
+@dataclass(frozen=True)
+class Action:
+    """A button press or modal submission coming back from a team channel."""
+
+    name: str
+    ticket_id: int
+    actor_platform: str
+    actor_id: str
+    values: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class CommandRequest:
+    """A slash command typed on any platform, before parsing."""
+
+    text: str  # e.g. "/metrics 7d by region"
+    platform: str
+    actor_id: str
+    channel_id: str | None = None

@@ -1,0 +1,171 @@
+"""Settings: `kefu.toml` (path from KEFU_CONFIG, default ./kefu.toml) overridden by KEFU_* environment variables.
+
+Validated once at start-up by pydantic; `load_settings` turns a validation error into `SettingsError`, whose
+message names the key, the value and what was expected (the CLI prints it on one line and exits with code 2).
+Nested sections are set from the environment with a double underscore: KEFU_OUTBOX__MAX_ATTEMPTS=5.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+
+class SettingsError(Exception):
+    """An invalid configuration value; the message is one line meant for the operator."""
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class SlaTarget(_Section):
+    first_response_hours: float = Field(gt=0)
+    resolution_hours: float = Field(gt=0)
+
+
+def _default_sla() -> dict[int, SlaTarget]:
+    return {
+        1: SlaTarget(first_response_hours=2, resolution_hours=24),
+        2: SlaTarget(first_response_hours=4, resolution_hours=48),
+        3: SlaTarget(first_response_hours=8, resolution_hours=72),
+    }
+
+
+class SlaSettings(_Section):
+    """SLA targets per severity (1 most urgent)."""
+
+    severity: dict[int, SlaTarget] = Field(default_factory=_default_sla)
+
+    @field_validator("severity")
+    @classmethod
+    def _all_severities(cls, value: dict[int, SlaTarget]) -> dict[int, SlaTarget]:
+        merged = _default_sla() | value
+        unknown = sorted(set(merged) - {1, 2, 3})
+        if unknown:
+            raise ValueError(f"severities are 1, 2 and 3, got {unknown}")
+        for target in merged.values():
+            if target.resolution_hours < target.first_response_hours:
+                raise ValueError("resolution_hours must not be shorter than first_response_hours")
+        return merged
+
+
+class OutboxSettings(_Section):
+    max_attempts: int = Field(default=8, ge=1, le=100)
+    base_delay_seconds: float = Field(default=1.0, gt=0)
+    max_delay_seconds: float = Field(default=300.0, gt=0)
+    poll_interval_seconds: float = Field(default=0.5, gt=0)
+    send_timeout_seconds: float = Field(default=10.0, gt=0)
+    claim_seconds: float = Field(default=60.0, gt=0)
+
+
+class IntentSettings(_Section):
+    catalogue: Path | None = None  # None: the shipped starter catalogue
+    embedder: str = "use-multilingual"
+    threads: int | None = Field(default=None, ge=1)
+
+
+class ReplySettings(_Section):
+    templates_dir: Path | None = None  # None: the shipped templates
+    default_language: str = "en"
+    team_language: str = "en"
+    max_auto_replies_per_conversation: int = Field(default=3, ge=0)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="KEFU_", env_nested_delimiter="__", extra="forbid", case_sensitive=False
+    )
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=1, le=65535)
+    database_url: str = "sqlite:///./var/kefu.db"
+    var_dir: Path = Path("./var")
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    log_format: Literal["text", "json"] = "text"
+
+    api_token: SecretStr | None = None
+    api_secret: SecretStr | None = None
+    webhook_callback_url: str | None = None
+
+    intents: IntentSettings = Field(default_factory=IntentSettings)
+    replies: ReplySettings = Field(default_factory=ReplySettings)
+    sla: SlaSettings = Field(default_factory=SlaSettings)
+    outbox: OutboxSettings = Field(default_factory=OutboxSettings)
+
+    @field_validator("log_level", "log_format", mode="before")
+    @classmethod
+    def _lower(cls, value: Any) -> Any:
+        return value.lower() if isinstance(value, str) else value
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_database(cls, value: str) -> str:
+        if not value.startswith(("sqlite://", "postgresql://", "postgresql+psycopg://")):
+            raise ValueError("a sqlite:/// or postgresql:// URL")
+        if value.startswith("postgresql://"):
+            value = "postgresql+psycopg://" + value[len("postgresql://"):]
+        return value
+
+    @field_validator("webhook_callback_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError("an http:// or https:// URL")
+        return value or None
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings)
+
+
+def _deep_merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in top.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _describe(error: dict[str, Any]) -> str:
+    key = ".".join(str(part) for part in error["loc"]) or "(root)"
+    value = error.get("input")
+    if error["type"] == "extra_forbidden":
+        return f"unknown setting {key!r} (value {value!r}); check the spelling against the README"
+    message = error["msg"]
+    if message.startswith("Value error, "):
+        message = "expected " + message.removeprefix("Value error, ")
+    return f"invalid setting {key}={value!r}: {message}"
+
+
+def load_settings(config_path: Path | str | None = None, **overrides: Any) -> Settings:
+    """Read `kefu.toml` (if present), then KEFU_* variables and `overrides`; raise SettingsError when invalid."""
+    path = Path(config_path or os.environ.get("KEFU_CONFIG", "kefu.toml"))
+    file_values: dict[str, Any] = {}
+    if path.exists():
+        try:
+            file_values = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise SettingsError(f"config file {path} is not valid TOML: {exc}") from None
+    elif config_path is not None or "KEFU_CONFIG" in os.environ:
+        raise SettingsError(f"config file {path} does not exist")
+    try:
+        # Environment variables win over the file, key by key inside sections too.
+        env_values = Settings().model_dump(exclude_unset=True)
+        return Settings(**(_deep_merge(file_values, env_values) | overrides))
+    except ValidationError as exc:
+        raise SettingsError(_describe(exc.errors()[0])) from None

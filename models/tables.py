@@ -1,0 +1,202 @@
+"""The sqlmodel tables: customers, tickets and their messages, agents, feedback, CSAT, alerts, the outbox, audit.
+
+Every datetime column is `UtcDateTime` (aware UTC in Python, naive UTC in the database). Enumerations are kept as
+short strings (checked by the code that writes them) so that SQLite and PostgreSQL behave the same.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from models.db import UtcDateTime, utcnow
+
+
+def _utc(*, nullable: bool = True, index: bool = False) -> Any:
+    return Field(default=None, sa_type=UtcDateTime, nullable=nullable, index=index)
+
+
+def _created() -> Any:
+    return Field(default_factory=utcnow, sa_type=UtcDateTime, nullable=False, index=True)
+
+
+def _json() -> Any:
+    return Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+TICKET_STATUSES = ("new", "open", "pending", "resolved")
+INTENT_KINDS = ("faq", "complaint", "other")
+AUTHOR_KINDS = ("customer", "agent", "bot")
+OUTBOX_STATUSES = ("pending", "sent", "failed")
+
+
+class Customer(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("channel", "external_id", name="uq_customer_channel_external_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    channel: str = Field(max_length=32)
+    external_id: str = Field(max_length=255)
+    name: str | None = Field(default=None, max_length=255)
+    language: str | None = Field(default=None, max_length=16)
+    country: str | None = Field(default=None, max_length=8)
+    timezone: str | None = Field(default=None, max_length=64)
+    tier: str | None = Field(default=None, max_length=32)
+    created_at: datetime = _created()
+
+
+class Agent(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=128, unique=True)
+    role: str = Field(default="agent", max_length=16)  # agent | manager
+    languages: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    # platform name -> that platform's user id, e.g. {"slack": "U123", "dingtalk": "manager4220"}
+    identities: dict[str, str] = _json()
+    password_hash: str | None = Field(default=None, max_length=255)
+    active: bool = Field(default=True)
+    created_at: datetime = _created()
+
+
+class Ticket(SQLModel, table=True):
+    __table_args__ = (Index("ix_ticket_conversation", "channel", "conversation_id", "status"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    customer_id: int = Field(foreign_key="customer.id", index=True)
+    channel: str = Field(max_length=32)
+    conversation_id: str = Field(max_length=255)
+    status: str = Field(default="new", max_length=16, index=True)
+    intent: str = Field(max_length=64, index=True)
+    kind: str = Field(max_length=16)
+    severity: int = Field(default=3)
+    confidence: float = Field(default=0.0)
+    language: str | None = Field(default=None, max_length=16)
+    assignee_id: int | None = Field(default=None, foreign_key="agent.id", index=True)
+    order_id: str | None = Field(default=None, max_length=128)
+    sku: str | None = Field(default=None, max_length=128)
+    marketplace: str | None = Field(default=None, max_length=64)
+    region: str | None = Field(default=None, max_length=8)
+    created_at: datetime = _created()
+    updated_at: datetime = _created()
+    first_response_at: datetime | None = _utc()
+    resolved_at: datetime | None = _utc()
+    first_response_due: datetime | None = _utc(index=True)
+    resolution_due: datetime | None = _utc(index=True)
+    auto_replies: int = Field(default=0)
+    # Where the ticket's triage card lives on the team channel, so it can be updated in place.
+    card_channel: str | None = Field(default=None, max_length=32)
+    card_ref: str | None = Field(default=None, max_length=255)
+
+
+class Message(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("channel", "channel_message_id", name="uq_message_channel_message_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    ticket_id: int | None = Field(default=None, foreign_key="ticket.id", index=True)
+    channel: str = Field(max_length=32)
+    channel_message_id: str | None = Field(default=None, max_length=255)
+    direction: str = Field(max_length=8)  # in | out
+    author_kind: str = Field(max_length=16)  # customer | agent | bot
+    author: str | None = Field(default=None, max_length=255)
+    text: str = Field(sa_column=Column(Text, nullable=False))
+    language: str | None = Field(default=None, max_length=16)
+    language_confidence: float | None = Field(default=None)
+    intent: str | None = Field(default=None, max_length=64)
+    confidence: float | None = Field(default=None)
+    sent_at: datetime | None = _utc()
+    created_at: datetime = _created()
+
+
+class Feedback(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    message_id: int = Field(foreign_key="message.id", index=True)
+    agent_id: int | None = Field(default=None, foreign_key="agent.id")
+    predicted_intent: str = Field(max_length=64)
+    corrected_intent: str = Field(max_length=64)
+    created_at: datetime = _created()
+
+
+class IntentExample(SQLModel, table=True):
+    """An example learnt at run time (from agents' corrections): merged into the catalogue the classifier uses."""
+
+    __table_args__ = (UniqueConstraint("intent", "text", name="uq_intent_example"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    intent: str = Field(max_length=64, index=True)
+    text: str = Field(max_length=2000)
+    source: str = Field(default="feedback", max_length=32)
+    feedback_id: int | None = Field(default=None, foreign_key="feedback.id")
+    created_at: datetime = _created()
+
+
+class CsatResponse(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    ticket_id: int = Field(foreign_key="ticket.id", index=True)
+    score: int  # 1..5
+    comment: str | None = Field(default=None, sa_column=Column(Text))
+    created_at: datetime = _created()
+
+
+class Alert(SQLModel, table=True):
+    __table_args__ = (Index("ix_alert_rule_group_state", "rule", "group_key", "state"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    rule: str = Field(max_length=128)
+    group_key: str = Field(default="", max_length=255)
+    level: str = Field(max_length=16)  # warning | critical
+    state: str = Field(default="firing", max_length=16)  # pending | firing | resolved
+    value: float | None = Field(default=None)
+    details: dict[str, Any] = _json()
+    started_at: datetime = _created()
+    notified_at: datetime | None = _utc()
+    resolved_at: datetime | None = _utc()
+    card_channel: str | None = Field(default=None, max_length=32)
+    card_ref: str | None = Field(default=None, max_length=255)
+
+
+class Silence(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    matchers: dict[str, str] = _json()  # e.g. {"rule": "first_response_slow", "channel": "slack"}
+    starts_at: datetime = _created()
+    ends_at: datetime = Field(sa_type=UtcDateTime, nullable=False, index=True)
+    created_by: str | None = Field(default=None, max_length=128)
+    comment: str | None = Field(default=None, max_length=1000)
+
+
+class OutboxItem(SQLModel, table=True):
+    """Outbound work (a reply, a card, a card update, an alert) waiting to be sent by the outbox worker.
+
+    `dedup_key` is unique: writing the same outbound work twice (a redelivered inbound, a second replica)
+    finds the existing row instead of sending twice.
+    """
+
+    id: int | None = Field(default=None, primary_key=True)
+    dedup_key: str = Field(max_length=255, unique=True)
+    kind: str = Field(max_length=32)  # reply | card | card_update | alert
+    channel: str = Field(max_length=32, index=True)  # the adapter that sends it
+    target: str = Field(default="", max_length=255)  # conversation or team channel id
+    payload: dict[str, Any] = _json()
+    ticket_id: int | None = Field(default=None, foreign_key="ticket.id", index=True)
+    status: str = Field(default="pending", max_length=16)
+    attempts: int = Field(default=0)
+    next_attempt_at: datetime = _created()
+    claimed_by: str | None = Field(default=None, max_length=128)
+    claimed_until: datetime | None = _utc()
+    last_error: str | None = Field(default=None, max_length=2000)
+    result_ref: str | None = Field(default=None, max_length=255)
+    created_at: datetime = _created()
+    sent_at: datetime | None = _utc()
+
+
+Index("ix_outbox_due", OutboxItem.status, OutboxItem.next_attempt_at)  # type: ignore[arg-type]
+
+
+class AuditEvent(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = _created()
+    actor: str = Field(max_length=128)  # "system", "agent:3", "outbox", ...
+    action: str = Field(max_length=64, index=True)
+    subject_type: str = Field(max_length=32)
+    subject_id: str = Field(max_length=64)
+    details: dict[str, Any] = _json()

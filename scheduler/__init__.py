@@ -1,0 +1,1 @@
+"""Scheduled jobs: SLA watch, alert rules, digests, CSAT surveys."""
