@@ -75,6 +75,15 @@ class ReplySettings(_Section):
     default_language: str = "en"
     team_language: str = "en"
     max_auto_replies_per_conversation: int = Field(default=3, ge=0)
+    # An FAQ is answered automatically only when the classifier is at least this sure; otherwise it is suggested.
+    auto_reply_min_confidence: float = Field(default=0.6, ge=0, le=1)
+
+
+class TriageSettings(_Section):
+    """Where triage cards go: a team channel adapter ("console" is built in and always active) and its target."""
+
+    channel: str = Field(default="console", min_length=1, max_length=32)
+    target: str = Field(default="", max_length=255)  # e.g. a Slack channel id; "" for the console
 
 
 class Settings(BaseSettings):
@@ -95,6 +104,7 @@ class Settings(BaseSettings):
 
     intents: IntentSettings = Field(default_factory=IntentSettings)
     replies: ReplySettings = Field(default_factory=ReplySettings)
+    triage: TriageSettings = Field(default_factory=TriageSettings)
     sla: SlaSettings = Field(default_factory=SlaSettings)
     outbox: OutboxSettings = Field(default_factory=OutboxSettings)
 

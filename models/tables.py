@@ -200,3 +200,13 @@ class AuditEvent(SQLModel, table=True):
     subject_type: str = Field(max_length=32)
     subject_id: str = Field(max_length=64)
     details: dict[str, Any] = _json()
+
+
+class FaqArticle(SQLModel, table=True):
+    """An FAQ entry as imported with `kefu knowledge import`: question variants and an answer per language."""
+
+    id: str = Field(primary_key=True, max_length=64)
+    intent: str | None = Field(default=None, max_length=64)
+    questions: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    answers: dict[str, str] = _json()
+    updated_at: datetime = _created()

@@ -75,3 +75,11 @@ def engine(migrated_url: str) -> Iterator[Engine]:
     db_engine = create_db_engine(migrated_url)
     yield db_engine
     db_engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def use_embedder():  # type: ignore[no-untyped-def]
+    """The real default embedder (USE multilingual), loaded once per test session."""
+    from intents.embedders import load_embedder
+
+    return load_embedder("use-multilingual")

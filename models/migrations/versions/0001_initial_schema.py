@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 09:25:39.243474
+Create Date: 2026-11-23
 """
 from alembic import op
 import sqlalchemy as sa
@@ -79,6 +79,17 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('customer', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_customer_created_at'), ['created_at'], unique=False)
+
+    op.create_table('faqarticle',
+    sa.Column('id', sa.String(length=64), nullable=False),
+    sa.Column('intent', sa.String(length=64), nullable=True),
+    sa.Column('questions', sa.JSON(), nullable=False),
+    sa.Column('answers', sa.JSON(), nullable=False),
+    sa.Column('updated_at', sa.DateTime(), nullable=False),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('faqarticle', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_faqarticle_updated_at'), ['updated_at'], unique=False)
 
     op.create_table('silence',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -277,6 +288,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_silence_ends_at'))
 
     op.drop_table('silence')
+    with op.batch_alter_table('faqarticle', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_faqarticle_updated_at'))
+
+    op.drop_table('faqarticle')
     with op.batch_alter_table('customer', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_customer_created_at'))
 

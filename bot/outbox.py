@@ -1,0 +1,359 @@
+"""The outbox: durable outbound work (replies, cards, card updates, alerts) and the worker that sends it.
+
+Whoever decides to send something calls `enqueue` inside its own transaction, so the decision and the work to
+do commit together (or not at all). `OutboxWorker` claims due items, hands each to the sender registered for its
+channel, and records the result. Delivery is at least once and recording exactly once:
+
+- an item is claimed by a conditional UPDATE (on PostgreSQL after `SELECT ... FOR UPDATE SKIP LOCKED`), so two
+  workers (two replicas) never send the same item at the same time;
+- a worker that dies mid-send leaves its claim to expire, and the item is sent again by whoever claims it next;
+  receivers drop the rare repeat by its idempotency key (the item's `dedup_key`);
+- items of one ticket go out one at a time in id order: an item is not claimed while an older item of the same
+  ticket is still pending (being sent or waiting for a retry);
+- transient failures are retried with exponential backoff and jitter (or after the receiver's Retry-After),
+  permanent ones and the last allowed attempt end the item as `failed`, with an audit event and a warning.
+
+Database work runs in worker threads (`asyncio.to_thread`, sqlmodel is synchronous); sends run on the loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from sqlalchemy import and_, exists, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Engine
+from sqlalchemy.sql.elements import ColumnElement
+from sqlmodel import Session
+
+from bot.settings import OutboxSettings
+from models.db import utcnow
+from models.tables import AuditEvent, OutboxItem, Ticket
+
+log = logging.getLogger(__name__)
+
+MAX_IN_FLIGHT = 4
+JITTER = 0.2
+_ERROR_LENGTH = 2000
+_REF_LENGTH = 255
+
+
+class SendError(Exception):
+    """A send that did not go through. `transient` errors (timeouts, connection errors, 5xx, 408, 429) are
+    retried, after `retry_after` seconds when the receiver said so; the others fail the item at once."""
+
+    def __init__(self, message: str, *, transient: bool, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.transient = transient
+        self.retry_after = retry_after
+
+
+class OutboxSender(Protocol):
+    """Sends outbox items of one channel. Raises `SendError` when the item did not go out."""
+
+    async def send(self, item: OutboxItem) -> str | None:
+        """Send `item`; return the platform's reference for what was sent (message id), if it gives one."""
+        ...
+
+
+def enqueue(
+    session: Session,
+    *,
+    dedup_key: str,
+    kind: str,
+    channel: str,
+    target: str,
+    payload: dict[str, Any],
+    ticket_id: int | None = None,
+) -> OutboxItem:
+    """Add outbound work to the caller's transaction (this does not commit) and return its row.
+
+    Idempotent on `dedup_key`: when an item with that key exists already (a redelivered inbound, another replica
+    deciding the same thing), that item is returned unchanged. Safe against concurrent inserts of the same key on
+    SQLite and PostgreSQL (INSERT ... ON CONFLICT DO NOTHING, then a select).
+    """
+    for field, value, limit in (("dedup_key", dedup_key, 255), ("kind", kind, 32), ("channel", channel, 32)):
+        if not value or len(value) > limit:
+            raise ValueError(f"outbox item {field} must be 1 to {limit} characters, got {value!r}")
+    if len(target) > 255:
+        raise ValueError(f"outbox item target must be at most 255 characters, got {len(target)}")
+    if not isinstance(payload, dict):
+        raise ValueError(f"outbox item payload must be a dict, got {type(payload).__name__}")
+    now = utcnow()
+    values = {
+        "dedup_key": dedup_key,
+        "kind": kind,
+        "channel": channel,
+        "target": target,
+        "payload": payload,
+        "ticket_id": ticket_id,
+        "status": "pending",
+        "attempts": 0,
+        "next_attempt_at": now,
+        "created_at": now,
+    }
+    table = OutboxItem.__table__  # type: ignore[attr-defined]
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        statement: Any = postgresql.insert(table).values(values).on_conflict_do_nothing(index_elements=["dedup_key"])
+    elif dialect == "sqlite":
+        statement = sqlite.insert(table).values(values).on_conflict_do_nothing(index_elements=["dedup_key"])
+    else:  # pragma: no cover - kefu supports SQLite and PostgreSQL only
+        raise RuntimeError(f"unsupported database dialect {dialect!r}")
+    session.execute(statement)
+    item = session.scalars(select(OutboxItem).where(OutboxItem.dedup_key == dedup_key)).one()  # type: ignore[arg-type]
+    return item
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    ref: str | None = None
+    error: str | None = None
+    transient: bool = False
+    retry_after: float | None = None
+
+
+class OutboxWorker:
+    """Drains the outbox: claims due items, sends them with the sender of their channel, records the results.
+
+    Several workers (in one process or in several replicas) may drain the same table. `run()` loops until
+    `stop()`; `drain_once()` does one round and is what tests drive with an injected clock.
+    """
+
+    def __init__(
+        self,
+        engine: Engine,
+        senders: Mapping[str, OutboxSender],
+        settings: OutboxSettings,
+        worker_id: str,
+        clock: Callable[[], datetime] = utcnow,
+        *,
+        max_in_flight: int = MAX_IN_FLIGHT,
+        rng: random.Random | None = None,
+    ) -> None:
+        if not worker_id or len(worker_id) > 128:
+            raise ValueError(f"worker_id must be 1 to 128 characters, got {worker_id!r}")
+        if max_in_flight < 1:
+            raise ValueError(f"max_in_flight must be at least 1, got {max_in_flight}")
+        self.engine = engine
+        self.senders = dict(senders)
+        self.settings = settings
+        self.worker_id = worker_id
+        self.clock = clock
+        self.max_in_flight = max_in_flight
+        self._rng = rng or random.Random()
+        self._postgres = engine.dialect.name == "postgresql"
+        self._wake = asyncio.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stopping = False
+        self._running: asyncio.Event | None = None
+        self._stopped: asyncio.Event | None = None
+
+    # ---- the loop -------------------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Drain until `stop()` is called. Sleeps `poll_interval_seconds` when idle; `notify()` wakes it early.
+        A database error is logged and retried after the poll interval: the loop does not die."""
+        self._loop = asyncio.get_running_loop()
+        self._stopping = False
+        self._stopped = asyncio.Event()
+        try:
+            while not self._stopping:
+                self._wake.clear()
+                try:
+                    handled = await self.drain_once()
+                except Exception as exc:  # a database outage must not end the worker
+                    log.error("outbox worker %s: drain failed (%s: %s); retrying", self.worker_id,
+                              type(exc).__name__, exc)
+                    handled = 0
+                if handled or self._stopping:
+                    continue
+                try:
+                    await asyncio.wait_for(self._wake.wait(), timeout=self.settings.poll_interval_seconds)
+                except TimeoutError:
+                    pass
+        finally:
+            self._stopped.set()
+
+    def notify(self) -> None:
+        """Wake the worker so that newly enqueued work goes out now. Safe to call from any thread."""
+        loop = self._loop
+        if loop is None or loop.is_closed():
+            return
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is loop:
+            self._wake.set()
+        else:
+            loop.call_soon_threadsafe(self._wake.set)
+
+    async def stop(self) -> None:
+        """Ask `run()` to end and wait until the sends in flight have finished and been recorded."""
+        self._stopping = True
+        self._wake.set()
+        if self._stopped is not None:
+            await self._stopped.wait()
+
+    # ---- one round -------------------------------------------------------------------------------------
+
+    async def drain_once(self) -> int:
+        """Claim up to `max_in_flight` due items, send them concurrently, record each result.
+        Returns how many items were handled (sent, rescheduled or failed)."""
+        items = await asyncio.to_thread(self._claim, self.max_in_flight)
+        if not items:
+            return 0
+        results = await asyncio.gather(*(self._handle(item) for item in items), return_exceptions=True)
+        for item, result in zip(items, results, strict=True):
+            if isinstance(result, BaseException):
+                # Recording failed (database trouble): the claim expires and the item is sent again later.
+                log.error("outbox item %s: could not record the result (%s: %s)", item.id,
+                          type(result).__name__, result)
+        return len(items)
+
+    async def _handle(self, item: OutboxItem) -> None:
+        if item.attempts > self.settings.max_attempts:
+            # Every earlier claim expired without a result: the worker died mid-send each time.
+            outcome = _Outcome(error="claims expired without a result (worker stopped mid-send)")
+        else:
+            outcome = await self._send(item)
+        if outcome.error is None:
+            await asyncio.to_thread(self._record_sent, item, outcome.ref)
+        else:
+            await asyncio.to_thread(self._record_failure, item, outcome)
+
+    async def _send(self, item: OutboxItem) -> _Outcome:
+        sender = self.senders.get(item.channel)
+        if sender is None:
+            return _Outcome(error=f"no sender for channel {item.channel!r}")
+        timeout = self.settings.send_timeout_seconds
+        try:
+            ref = await asyncio.wait_for(sender.send(item), timeout=timeout)
+        except SendError as exc:
+            return _Outcome(error=str(exc) or type(exc).__name__, transient=exc.transient,
+                            retry_after=exc.retry_after)
+        except TimeoutError:
+            return _Outcome(error=f"send timed out after {timeout:g} s", transient=True)
+        except Exception as exc:  # a sender bug or an unexpected library error: retry, then give up
+            return _Outcome(error=f"unexpected {type(exc).__name__}: {exc}", transient=True)
+        return _Outcome(ref=None if ref is None else str(ref)[:_REF_LENGTH])
+
+    # ---- database work (runs in threads) ---------------------------------------------------------------
+
+    def _due(self, now: datetime) -> ColumnElement[bool]:
+        table = OutboxItem.__table__  # type: ignore[attr-defined]
+        older = table.alias("older")
+        older_pending = exists().where(
+            older.c.ticket_id == table.c.ticket_id, older.c.status == "pending", older.c.id < table.c.id
+        )
+        return and_(
+            table.c.status == "pending",
+            table.c.next_attempt_at <= now,
+            or_(table.c.claimed_until.is_(None), table.c.claimed_until < now),
+            ~older_pending,
+        )
+
+    def _claim(self, limit: int) -> list[OutboxItem]:
+        table = OutboxItem.__table__  # type: ignore[attr-defined]
+        now = self.clock()
+        until = now + timedelta(seconds=self.settings.claim_seconds)
+        with Session(self.engine, expire_on_commit=False) as session:
+            query = select(table.c.id).where(self._due(now)).order_by(table.c.next_attempt_at, table.c.id)
+            query = query.limit(limit)
+            if self._postgres:
+                query = query.with_for_update(skip_locked=True, of=table)
+            candidates = list(session.execute(query).scalars())
+            claimed: list[int] = []
+            for item_id in candidates:
+                # Conditional on still being due: another worker may have claimed or finished it meanwhile.
+                result = session.execute(
+                    update(table)
+                    .where(table.c.id == item_id, self._due(now))
+                    .values(claimed_by=self.worker_id, claimed_until=until, attempts=table.c.attempts + 1)
+                )
+                if result.rowcount == 1:  # type: ignore[attr-defined]
+                    claimed.append(item_id)
+            items: list[OutboxItem] = []
+            if claimed:
+                items = list(
+                    session.scalars(
+                        select(OutboxItem).where(OutboxItem.id.in_(claimed)).order_by(OutboxItem.id)  # type: ignore[union-attr]
+                    )
+                )
+            session.commit()
+            for item in items:
+                session.expunge(item)
+            return items
+
+    def _record_sent(self, item: OutboxItem, ref: str | None) -> None:
+        table = OutboxItem.__table__  # type: ignore[attr-defined]
+        with Session(self.engine) as session:
+            # Whoever finishes first records the send; a late duplicate finds the item no longer pending.
+            result = session.execute(
+                update(table)
+                .where(table.c.id == item.id, table.c.status == "pending")
+                .values(status="sent", sent_at=self.clock(), result_ref=ref, claimed_by=None,
+                        claimed_until=None, last_error=None)
+            )
+            if result.rowcount == 1 and item.kind == "card" and item.ticket_id is not None:  # type: ignore[attr-defined]
+                tickets = Ticket.__table__  # type: ignore[attr-defined]
+                session.execute(
+                    update(tickets).where(tickets.c.id == item.ticket_id)
+                    .values(card_channel=item.channel, card_ref=ref)
+                )
+            session.commit()
+
+    def _record_failure(self, item: OutboxItem, outcome: _Outcome) -> None:
+        table = OutboxItem.__table__  # type: ignore[attr-defined]
+        error = (outcome.error or "unknown error")[:_ERROR_LENGTH]
+        now = self.clock()
+        mine = and_(table.c.id == item.id, table.c.status == "pending", table.c.claimed_by == self.worker_id)
+        with Session(self.engine) as session:
+            if outcome.transient and item.attempts < self.settings.max_attempts:
+                session.execute(
+                    update(table).where(mine).values(
+                        next_attempt_at=now + timedelta(seconds=self._delay(item.attempts, outcome.retry_after)),
+                        last_error=error, claimed_by=None, claimed_until=None,
+                    )
+                )
+                session.commit()
+                return
+            if outcome.transient:
+                error = f"gave up after {item.attempts} attempts: {error}"[:_ERROR_LENGTH]
+            result = session.execute(
+                update(table).where(mine).values(status="failed", last_error=error, claimed_by=None,
+                                                 claimed_until=None)
+            )
+            gave_up = result.rowcount == 1  # type: ignore[attr-defined]
+            if gave_up:
+                session.add(
+                    AuditEvent(
+                        at=now,
+                        actor="outbox",
+                        action="outbox.gave_up",
+                        subject_type="outbox_item",
+                        subject_id=str(item.id),
+                        details={"attempts": item.attempts, "error": error, "channel": item.channel,
+                                 "kind": item.kind},
+                    )
+                )
+            session.commit()
+        if gave_up:
+            log.warning("outbox item %s (%s on %s, ticket %s) failed after %d attempt(s): %s", item.id, item.kind,
+                        item.channel, item.ticket_id, item.attempts, error)
+
+    def _delay(self, attempts: int, retry_after: float | None) -> float:
+        """Seconds to wait before the next attempt: the receiver's Retry-After when given, otherwise
+        base·2^(attempts-1) capped at max_delay, with ±20 % jitter so that replicas do not retry in step."""
+        if retry_after is not None and retry_after >= 0:
+            return retry_after
+        base = self.settings.base_delay_seconds * 2 ** max(attempts - 1, 0)
+        delay = min(self.settings.max_delay_seconds, base)
+        return delay * self._rng.uniform(1 - JITTER, 1 + JITTER)
