@@ -12,7 +12,15 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 
@@ -86,6 +94,21 @@ class TriageSettings(_Section):
     target: str = Field(default="", max_length=255)  # e.g. a Slack channel id; "" for the console
 
 
+class TranslationSettings(_Section):
+    """Machine translation of customers' messages and agents' replies; off unless a provider is named."""
+
+    provider: Literal["off", "libretranslate"] = "off"
+    url: str | None = None
+    api_key: SecretStr | None = None
+    timeout_seconds: float = Field(default=10.0, gt=0)
+
+    @model_validator(mode="after")
+    def _url_when_on(self) -> TranslationSettings:
+        if self.provider != "off" and not (self.url or "").startswith(("http://", "https://")):
+            raise ValueError(f"@url: an http:// or https:// URL when provider is {self.provider!r}")
+        return self
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="KEFU_", env_nested_delimiter="__", extra="forbid", case_sensitive=False
@@ -107,6 +130,7 @@ class Settings(BaseSettings):
     triage: TriageSettings = Field(default_factory=TriageSettings)
     sla: SlaSettings = Field(default_factory=SlaSettings)
     outbox: OutboxSettings = Field(default_factory=OutboxSettings)
+    translation: TranslationSettings = Field(default_factory=TranslationSettings)
 
     @field_validator("log_level", "log_format", mode="before")
     @classmethod
@@ -152,8 +176,15 @@ def _deep_merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
 
 
 def _describe(error: dict[str, Any]) -> str:
-    key = ".".join(str(part) for part in error["loc"]) or "(root)"
+    loc = [str(part) for part in error["loc"]]
     value = error.get("input")
+    message = error["msg"].removeprefix("Value error, ")
+    if message.startswith("@"):  # a section's cross-field check naming the field it blames: "@url: ..."
+        field_name, _, message = message[1:].partition(": ")
+        loc.append(field_name)
+        value = value.get(field_name) if isinstance(value, dict) else None
+        error = {**error, "msg": "Value error, " + message}
+    key = ".".join(loc) or "(root)"
     if error["type"] == "extra_forbidden":
         return f"unknown setting {key!r} (value {value!r}); check the spelling against the README"
     message = error["msg"]

@@ -1,0 +1,417 @@
+"""The pipeline: what happens to a customer's message between its channel adapter and the outbox.
+
+`Pipeline.ingest(inbound)` stores the message first (idempotent on the channel's message id), detects its language,
+classifies it, gets or creates the customer, opens or updates the conversation's ticket and its SLA clock, and
+decides: auto-reply with a rendered template in the customer's language, or suggest (a triage card for the team
+channel). The outbound work is written to the outbox in the same transaction as the message, so a crash loses
+nothing and a redelivery doubles nothing. `record_agent_reply` stores an agent's answer and queues it the same way.
+
+The pipeline knows a message's channel only as a name: it never imports an adapter. The work is synchronous
+(sqlmodel); the async methods run it in a thread (`asyncio.to_thread`) and wake the outbox afterwards.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any, Protocol
+
+from sqlalchemy import select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session
+
+from bot.logs import request_id_var
+from bot.messages import Card, CardButton, CardField, Inbound, IngestResult, Reply
+from bot.outbox import enqueue
+from bot.settings import Settings
+from models.db import session_scope, utcnow
+from models.tables import Customer, Message, Ticket
+
+if TYPE_CHECKING:
+    from intents.classifier import Prediction
+    from intents.language import LanguageGuess
+    from knowledge.templates import RenderedReply
+
+log = logging.getLogger("kefu.pipeline")
+
+UNKNOWN_INTENT = "unknown"
+LANGUAGE_CONFIDENCE_FLOOR = 0.5  # below this the customer's stated language wins over the detected one
+TRIAGE_BUTTONS = (
+    CardButton("send", "Send suggested reply", "primary"),
+    CardButton("edit", "Edit"),
+    CardButton("assign", "Assign to me"),
+    CardButton("escalate", "Escalate", "danger"),
+    CardButton("resolve", "Resolve"),
+    CardButton("wrong_intent", "Wrong intent"),
+)
+
+
+class Classifier(Protocol):
+    def predict(self, text: str) -> Prediction: ...
+
+
+class Templates(Protocol):
+    def render(
+        self, intent: str, language: str, variables: dict[str, Any], marketplace: str | None = None
+    ) -> RenderedReply | None: ...
+
+
+class TicketNotFound(LookupError):
+    """`record_agent_reply` was given the id of a ticket that does not exist."""
+
+
+def choose_language(guess: LanguageGuess, stated: str | None) -> str | None:
+    """The message's detected language when confident, otherwise the customer's stated one, otherwise the guess."""
+    if guess.code and guess.confidence >= LANGUAGE_CONFIDENCE_FLOOR:
+        return guess.code
+    return stated or guess.code
+
+
+def card_to_payload(card: Card) -> dict[str, Any]:
+    """A card as the JSON-able dict stored in an outbox item's payload."""
+    return asdict(card)
+
+
+def card_from_payload(payload: dict[str, Any]) -> Card:
+    """The card stored by `card_to_payload`, as team-channel senders rebuild it."""
+    data = dict(payload)
+    data["fields"] = tuple(CardField(**f) for f in data.get("fields", ()))
+    data["buttons"] = tuple(CardButton(**b) for b in data.get("buttons", ()))
+    return Card(**data)
+
+
+@dataclass(frozen=True)
+class _Decision:
+    action: str  # auto_replied | suggested
+    rendered: RenderedReply | None
+
+
+class Pipeline:
+    """Ingests customer messages and agent replies; see the module docstring."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        classifier: Classifier,
+        templates: Templates,
+        settings: Settings,
+        *,
+        detect_language: Callable[[str], LanguageGuess] | None = None,
+        on_enqueued: Callable[[], None] | None = None,
+    ) -> None:
+        if detect_language is None:
+            from intents.language import detect_language as detect_language_default
+
+            detect_language = detect_language_default
+        self.engine = engine
+        self.classifier = classifier
+        self.templates = templates
+        self.settings = settings
+        self.detect_language = detect_language
+        self.on_enqueued = on_enqueued
+
+    # ---- async entry points ------------------------------------------------------------------------------
+
+    async def ingest(self, inbound: Inbound) -> IngestResult:
+        result = await asyncio.to_thread(self.ingest_sync, inbound)
+        if result.action != "duplicate":
+            self._notify()
+        return result
+
+    async def record_agent_reply(self, ticket_id: int, agent_name: str, text: str) -> Message:
+        message = await asyncio.to_thread(self.record_agent_reply_sync, ticket_id, agent_name, text)
+        self._notify()
+        return message
+
+    def _notify(self) -> None:
+        if self.on_enqueued is not None:
+            self.on_enqueued()
+
+    # ---- ingest ------------------------------------------------------------------------------------------
+
+    def ingest_sync(self, inbound: Inbound) -> IngestResult:
+        token = request_id_var.set(inbound.request_id) if inbound.request_id else None
+        try:
+            return self._ingest(inbound)
+        finally:
+            if token is not None:
+                request_id_var.reset(token)
+
+    def _ingest(self, inbound: Inbound) -> IngestResult:
+        existing = self._find_message(inbound.channel, inbound.channel_message_id)
+        if existing is not None:
+            return self._duplicate(existing)
+        guess = self.detect_language(inbound.text)
+        language = choose_language(guess, inbound.customer.language)
+        prediction = self.classifier.predict(inbound.text)
+        try:
+            with session_scope(self.engine) as session:
+                result = self._store(session, inbound, guess, language, prediction)
+        except IntegrityError:
+            # The same channel message id was stored meanwhile (a concurrent redelivery or another replica).
+            existing = self._find_message(inbound.channel, inbound.channel_message_id)
+            if existing is None:
+                raise
+            return self._duplicate(existing)
+        log.info(
+            "message %s on %s: %s (%.2f) in %s → %s",
+            result.message_id, inbound.channel, result.intent, result.confidence, result.language, result.action,
+            extra={"ticket_id": result.ticket_id, "message_id": result.message_id, "intent": result.intent,
+                   "action": result.action},
+        )
+        return result
+
+    def _find_message(self, channel: str, channel_message_id: str) -> Message | None:
+        with Session(self.engine, expire_on_commit=False) as session:
+            return session.scalars(
+                select(Message).where(Message.channel == channel, Message.channel_message_id == channel_message_id)
+            ).first()
+
+    @staticmethod
+    def _duplicate(message: Message) -> IngestResult:
+        log.info("message %s redelivered: nothing to do", message.id, extra={"message_id": message.id})
+        assert message.id is not None and message.ticket_id is not None
+        return IngestResult(
+            ticket_id=message.ticket_id,
+            message_id=message.id,
+            intent=message.intent or UNKNOWN_INTENT,
+            confidence=float(message.confidence or 0.0),
+            language=message.language,
+            action="duplicate",
+        )
+
+    def _store(
+        self, session: Session, inbound: Inbound, guess: LanguageGuess, language: str | None, prediction: Prediction
+    ) -> IngestResult:
+        now = utcnow()
+        conversation_id = inbound.conversation_id or inbound.customer.id
+        customer = self._lock_customer(session, inbound, now)
+        ticket = session.scalars(
+            select(Ticket)
+            .where(Ticket.channel == inbound.channel, Ticket.conversation_id == conversation_id,
+                   Ticket.status != "resolved")
+            .order_by(Ticket.id.desc())  # type: ignore[union-attr]
+        ).first()
+        if ticket is None:
+            ticket = self._open_ticket(session, inbound, customer, conversation_id, language, prediction, now)
+        else:
+            self._follow_up(ticket, language, prediction, now)
+        message = Message(
+            ticket_id=ticket.id, channel=inbound.channel, channel_message_id=inbound.channel_message_id,
+            direction="in", author_kind="customer", author=inbound.customer.id, text=inbound.text,
+            language=language, language_confidence=guess.confidence, intent=prediction.intent,
+            confidence=prediction.confidence, sent_at=inbound.sent_at, created_at=now,
+        )
+        session.add(message)
+        session.flush()  # IntegrityError here: the message was stored meanwhile → duplicate
+        assert message.id is not None and ticket.id is not None
+
+        decision = self._decide(ticket, customer, inbound, language, prediction)
+        if decision.action == "auto_replied":
+            assert decision.rendered is not None and decision.rendered.text is not None
+            self._auto_reply(session, ticket, inbound, conversation_id, message, decision.rendered, now)
+        else:
+            self._suggest(session, ticket, customer, inbound, message, language, guess, prediction, decision)
+        session.add(ticket)
+        return IngestResult(
+            ticket_id=ticket.id, message_id=message.id, intent=prediction.intent,
+            confidence=float(prediction.confidence), language=language,
+            action="auto_replied" if decision.action == "auto_replied" else "suggested",
+        )
+
+    def _lock_customer(self, session: Session, inbound: Inbound, now: datetime) -> Customer:
+        """Get or create the customer (race-safe), refresh what the channel states about them, and hold the row
+        lock (the SQLite write lock) until commit, so one customer's messages open tickets one at a time."""
+        info = inbound.customer
+        table = Customer.__table__  # type: ignore[attr-defined]
+        values = {"channel": inbound.channel, "external_id": info.id, "name": info.name, "language": info.language,
+                  "country": info.country, "created_at": now}
+        dialect = session.get_bind().dialect.name
+        insert: Any = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        session.execute(insert(table).values(values).on_conflict_do_nothing(index_elements=["channel", "external_id"]))
+        stated = {k: v for k, v in (("name", info.name), ("language", info.language), ("country", info.country)) if v}
+        session.execute(
+            update(table)
+            .where(table.c.channel == inbound.channel, table.c.external_id == info.id)
+            .values(stated or {"id": table.c.id})
+        )
+        return session.scalars(
+            select(Customer).where(Customer.channel == inbound.channel, Customer.external_id == info.id)
+        ).one()
+
+    def _due_times(self, severity: int, start: datetime) -> tuple[datetime, datetime]:
+        target = self.settings.sla.severity[severity]
+        return (start + timedelta(hours=target.first_response_hours),
+                start + timedelta(hours=target.resolution_hours))
+
+    def _open_ticket(
+        self, session: Session, inbound: Inbound, customer: Customer, conversation_id: str,
+        language: str | None, prediction: Prediction, now: datetime,
+    ) -> Ticket:
+        first_due, resolution_due = self._due_times(prediction.severity, now)
+        assert customer.id is not None
+        ticket = Ticket(
+            customer_id=customer.id, channel=inbound.channel, conversation_id=conversation_id, status="new",
+            intent=prediction.intent, kind=prediction.kind, severity=prediction.severity,
+            confidence=prediction.confidence, language=language, order_id=inbound.order_id, sku=inbound.sku,
+            marketplace=inbound.marketplace, region=customer.country, created_at=now, updated_at=now,
+            first_response_due=first_due, resolution_due=resolution_due,
+        )
+        session.add(ticket)
+        session.flush()
+        log.info("ticket %s opened: %s, severity %d", ticket.id, ticket.intent, ticket.severity,
+                 extra={"ticket_id": ticket.id})
+        return ticket
+
+    def _follow_up(self, ticket: Ticket, language: str | None, prediction: Prediction, now: datetime) -> None:
+        """A further message on an open ticket: it keeps its first in-scope intent; a more severe message raises
+        its severity and tightens its due times (from now, never later than they were)."""
+        if ticket.intent == UNKNOWN_INTENT and prediction.intent != UNKNOWN_INTENT:
+            ticket.intent, ticket.kind, ticket.confidence = prediction.intent, prediction.kind, prediction.confidence
+        if prediction.severity < ticket.severity:
+            first_due, resolution_due = self._due_times(prediction.severity, now)
+            ticket.severity = prediction.severity
+            ticket.first_response_due = min(d for d in (ticket.first_response_due, first_due) if d is not None)
+            ticket.resolution_due = min(d for d in (ticket.resolution_due, resolution_due) if d is not None)
+            log.info("ticket %s escalated to severity %d", ticket.id, ticket.severity, extra={"ticket_id": ticket.id})
+        if ticket.status == "pending":
+            ticket.status = "open"  # the customer answered: the ticket needs attention again
+        ticket.language = ticket.language or language
+        ticket.updated_at = now
+
+    # ---- auto-reply or suggest ---------------------------------------------------------------------------
+
+    @staticmethod
+    def _variables(ticket: Ticket, customer: Customer, inbound: Inbound) -> dict[str, Any]:
+        values = {
+            "customer_name": customer.name, "order_id": inbound.order_id or ticket.order_id,
+            "sku": inbound.sku or ticket.sku, "marketplace": inbound.marketplace or ticket.marketplace,
+            "country": customer.country, "ticket_id": ticket.id,
+        }
+        return {k: v for k, v in values.items() if v is not None}
+
+    def _decide(
+        self, ticket: Ticket, customer: Customer, inbound: Inbound, language: str | None, prediction: Prediction
+    ) -> _Decision:
+        rendered = None
+        if prediction.intent != UNKNOWN_INTENT:
+            rendered = self.templates.render(
+                prediction.intent, language or self.settings.replies.default_language,
+                self._variables(ticket, customer, inbound), marketplace=inbound.marketplace,
+            )
+        replies = self.settings.replies
+        if (
+            prediction.kind == "faq"
+            and prediction.confidence >= replies.auto_reply_min_confidence
+            and ticket.auto_replies < replies.max_auto_replies_per_conversation
+            and rendered is not None
+            and rendered.text is not None
+        ):
+            return _Decision("auto_replied", rendered)
+        return _Decision("suggested", rendered)
+
+    def _auto_reply(
+        self, session: Session, ticket: Ticket, inbound: Inbound, conversation_id: str, message: Message,
+        rendered: RenderedReply, now: datetime,
+    ) -> None:
+        assert ticket.id is not None and rendered.text is not None
+        reply = Reply(ticket_id=ticket.id, conversation_id=conversation_id, customer_id=inbound.customer.id,
+                      text=rendered.text, language=rendered.language, kind="auto_reply")
+        session.add(Message(
+            ticket_id=ticket.id, channel=inbound.channel, direction="out", author_kind="bot", author="kefu",
+            text=rendered.text, language=rendered.language, intent=message.intent, created_at=now,
+        ))
+        enqueue(session, dedup_key=f"reply:{message.id}", kind="reply", channel=inbound.channel,
+                target=conversation_id, payload=asdict(reply), ticket_id=ticket.id)
+        ticket.auto_replies += 1
+        ticket.first_response_at = ticket.first_response_at or now
+        ticket.status = "pending"  # answered; waiting on the customer
+
+    def _suggest(
+        self, session: Session, ticket: Ticket, customer: Customer, inbound: Inbound, message: Message,
+        language: str | None, guess: LanguageGuess, prediction: Prediction, decision: _Decision,
+    ) -> None:
+        card = self._triage_card(ticket, customer, inbound, language, guess, prediction, decision.rendered)
+        triage = self.settings.triage
+        enqueue(session, dedup_key=f"card:{ticket.id}:{message.id}", kind="card", channel=triage.channel,
+                target=triage.target, payload=card_to_payload(card), ticket_id=ticket.id)
+
+    def _triage_card(
+        self, ticket: Ticket, customer: Customer, inbound: Inbound, language: str | None, guess: LanguageGuess,
+        prediction: Prediction, rendered: RenderedReply | None,
+    ) -> Card:
+        assert ticket.id is not None
+        intent_text = f"{prediction.intent} ({prediction.confidence:.2f})"
+        if prediction.intent == UNKNOWN_INTENT:
+            intent_text += f", best guess {prediction.best_guess}"
+        elif prediction.runner_up:
+            intent_text += f", runner-up {prediction.runner_up} ({prediction.runner_up_confidence or 0:.2f})"
+        who = customer.name or inbound.customer.id
+        if customer.country:
+            who += f" ({customer.country})"
+        fields = [
+            CardField("Customer", who),
+            CardField("Language", f"{language or 'unknown'} ({guess.confidence:.2f})"),
+            CardField("Intent", intent_text),
+            CardField("Severity", str(ticket.severity)),
+            CardField("First response due", _iso(ticket.first_response_due)),
+            CardField("Resolution due", _iso(ticket.resolution_due)),
+            CardField("Channel", inbound.channel),
+        ]
+        for label, value in (("Marketplace", inbound.marketplace or ticket.marketplace),
+                             ("Order", inbound.order_id or ticket.order_id), ("SKU", inbound.sku or ticket.sku)):
+            if value:
+                fields.append(CardField(label, value))
+        suggested = rendered.text if rendered is not None else None
+        if rendered is not None and rendered.text is None and rendered.missing:
+            fields.append(CardField("Missing for the suggested reply", ", ".join(rendered.missing)))
+        team_language = self.settings.replies.team_language
+        if suggested and rendered is not None and rendered.language != team_language:
+            in_team = self.templates.render(prediction.intent, team_language,
+                                            self._variables(ticket, customer, inbound), inbound.marketplace)
+            if in_team is not None and in_team.text:
+                fields.append(CardField(f"Suggested reply ({team_language})", in_team.text))
+        return Card(
+            kind="triage", title=f"Ticket #{ticket.id}: {ticket.intent} · severity {ticket.severity}",
+            body=inbound.text, severity=ticket.severity, fields=tuple(fields), suggested_reply=suggested,
+            buttons=TRIAGE_BUTTONS, ticket_id=ticket.id,
+            footer=None if suggested else "No suggested reply: write one with Edit.",
+        )
+
+    # ---- agent replies -----------------------------------------------------------------------------------
+
+    def record_agent_reply_sync(self, ticket_id: int, agent_name: str, text: str) -> Message:
+        """Store an agent's reply on a ticket and queue it to the customer; the first one sets first_response_at."""
+        if not text.strip():
+            raise ValueError("an agent reply needs text")
+        now = utcnow()
+        with session_scope(self.engine) as session:
+            ticket = session.get(Ticket, ticket_id, with_for_update=True)
+            if ticket is None:
+                raise TicketNotFound(f"ticket {ticket_id} does not exist")
+            customer = session.get(Customer, ticket.customer_id)
+            assert customer is not None
+            message = Message(ticket_id=ticket_id, channel=ticket.channel, direction="out", author_kind="agent",
+                              author=agent_name, text=text, language=ticket.language, created_at=now)
+            session.add(message)
+            session.flush()
+            reply = Reply(ticket_id=ticket_id, conversation_id=ticket.conversation_id,
+                          customer_id=customer.external_id, text=text, language=ticket.language, kind="agent_reply")
+            enqueue(session, dedup_key=f"agent_reply:{message.id}", kind="agent_reply", channel=ticket.channel,
+                    target=ticket.conversation_id, payload=asdict(reply), ticket_id=ticket_id)
+            ticket.first_response_at = ticket.first_response_at or now
+            ticket.status = "open"
+            ticket.updated_at = now
+            session.add(ticket)
+        log.info("agent %s replied on ticket %s", agent_name, ticket_id,
+                 extra={"ticket_id": ticket_id, "message_id": message.id})
+        return message
+
+
+def _iso(value: datetime | None) -> str:
+    return value.isoformat(timespec="minutes") if value is not None else "—"
