@@ -1,12 +1,12 @@
 """The outbox: durable outbound work (replies, cards, card updates, alerts) and the worker that sends it.
 
-Whoever decides to send something calls `enqueue` inside its own transaction, so the decision and the work to
-do commit together (or not at all). `OutboxWorker` claims due items, hands each to the sender registered for its
-channel, and records the result. Delivery is at least once and recording exactly once:
+Whoever decides to send something calls `enqueue` inside its own transaction, so the decision and the work
+to do commit together (or not at all). `OutboxWorker` claims due items, hands each to the sender registered for
+its channel, and records the result. Delivery is at least once and recording exactly once:
 
 - an item is claimed by a conditional UPDATE (on PostgreSQL after `SELECT ... FOR UPDATE SKIP LOCKED`), so two
   workers (two replicas) never send the same item at the same time;
-- a worker that dies mid-send leaves its claim to expire, and the item is sent again by whoever claims it next;
+- a worker that dies mid-send leaves its claim to expire, and the item is sent again by whoever claims it;
   receivers drop the rare repeat by its idempotency key (the item's `dedup_key`);
 - items of one ticket go out one at a time in id order: an item is not claimed while an older item of the same
   ticket is still pending (being sent or waiting for a retry);
@@ -19,6 +19,7 @@ Database work runs in worker threads (`asyncio.to_thread`, sqlmodel is synchrono
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 from collections.abc import Callable, Mapping
@@ -74,9 +75,9 @@ def enqueue(
 ) -> OutboxItem:
     """Add outbound work to the caller's transaction (this does not commit) and return its row.
 
-    Idempotent on `dedup_key`: when an item with that key exists already (a redelivered inbound, another replica
-    deciding the same thing), that item is returned unchanged. Safe against concurrent inserts of the same key on
-    SQLite and PostgreSQL (INSERT ... ON CONFLICT DO NOTHING, then a select).
+    Idempotent on `dedup_key`: when an item with that key exists already (a redelivered inbound, another
+    replica deciding the same thing), that item is returned unchanged. Safe against concurrent inserts of the
+    same key on SQLite and PostgreSQL (INSERT ... ON CONFLICT DO NOTHING, then a select).
     """
     for field, value, limit in (("dedup_key", dedup_key, 255), ("kind", kind, 32), ("channel", channel, 32)):
         if not value or len(value) > limit:
@@ -100,13 +101,14 @@ def enqueue(
     }
     table = OutboxItem.__table__  # type: ignore[attr-defined]
     dialect = session.get_bind().dialect.name
+    statement: Any
     if dialect == "postgresql":
-        statement: Any = postgresql.insert(table).values(values).on_conflict_do_nothing(index_elements=["dedup_key"])
+        statement = postgresql.insert(table).values(values)
     elif dialect == "sqlite":
-        statement = sqlite.insert(table).values(values).on_conflict_do_nothing(index_elements=["dedup_key"])
+        statement = sqlite.insert(table).values(values)
     else:  # pragma: no cover - kefu supports SQLite and PostgreSQL only
         raise RuntimeError(f"unsupported database dialect {dialect!r}")
-    session.execute(statement)
+    session.execute(statement.on_conflict_do_nothing(index_elements=["dedup_key"]))
     item = session.scalars(select(OutboxItem).where(OutboxItem.dedup_key == dedup_key)).one()  # type: ignore[arg-type]
     return item
 
@@ -158,7 +160,7 @@ class OutboxWorker:
     # ---- the loop -------------------------------------------------------------------------------------
 
     async def run(self) -> None:
-        """Drain until `stop()` is called. Sleeps `poll_interval_seconds` when idle; `notify()` wakes it early.
+        """Drain until `stop()` is called. Sleeps `poll_interval_seconds` when idle; `notify()` wakes it.
         A database error is logged and retried after the poll interval: the loop does not die."""
         self._loop = asyncio.get_running_loop()
         self._stopping = False
@@ -174,10 +176,8 @@ class OutboxWorker:
                     handled = 0
                 if handled or self._stopping:
                     continue
-                try:
+                with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), timeout=self.settings.poll_interval_seconds)
-                except TimeoutError:
-                    pass
         finally:
             self._stopped.set()
 
@@ -275,7 +275,7 @@ class OutboxWorker:
                 # Conditional on still being due: another worker may have claimed or finished it meanwhile.
                 result = session.execute(
                     update(table)
-                    .where(table.c.id == item_id, self._due(now))
+                    .where(table.c.id == item_id)
                     .values(claimed_by=self.worker_id, claimed_until=until, attempts=table.c.attempts + 1)
                 )
                 if result.rowcount == 1:  # type: ignore[attr-defined]
@@ -317,10 +317,11 @@ class OutboxWorker:
         mine = and_(table.c.id == item.id, table.c.status == "pending", table.c.claimed_by == self.worker_id)
         with Session(self.engine) as session:
             if outcome.transient and item.attempts < self.settings.max_attempts:
+                delay = self._delay(item.attempts, outcome.retry_after)
                 session.execute(
                     update(table).where(mine).values(
-                        next_attempt_at=now + timedelta(seconds=self._delay(item.attempts, outcome.retry_after)),
-                        last_error=error, claimed_by=None, claimed_until=None,
+                        next_attempt_at=now + timedelta(seconds=delay), last_error=error, claimed_by=None,
+                        claimed_until=None,
                     )
                 )
                 session.commit()
@@ -346,8 +347,8 @@ class OutboxWorker:
                 )
             session.commit()
         if gave_up:
-            log.warning("outbox item %s (%s on %s, ticket %s) failed after %d attempt(s): %s", item.id, item.kind,
-                        item.channel, item.ticket_id, item.attempts, error)
+            log.warning("outbox item %s (%s on %s, ticket %s) failed after %d attempt(s): %s", item.id,
+                        item.kind, item.channel, item.ticket_id, item.attempts, error)
 
     def _delay(self, attempts: int, retry_after: float | None) -> float:
         """Seconds to wait before the next attempt: the receiver's Retry-After when given, otherwise

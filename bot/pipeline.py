@@ -33,9 +33,10 @@ from models.db import session_scope, utcnow
 from models.tables import Customer, Message, Ticket
 
 if TYPE_CHECKING:
+    from knowledge.templates import RenderedReply
+
     from intents.classifier import Prediction
     from intents.language import LanguageGuess
-    from knowledge.templates import RenderedReply
 
 log = logging.getLogger("kefu.pipeline")
 

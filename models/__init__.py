@@ -15,7 +15,9 @@ from models.tables import (
     IntentExample,
     Message,
     OutboxItem,
+    ReplyPair,
     Silence,
+    Suggestion,
     Ticket,
 )
 
@@ -30,7 +32,9 @@ __all__ = [
     "IntentExample",
     "Message",
     "OutboxItem",
+    "ReplyPair",
     "Silence",
+    "Suggestion",
     "Ticket",
     "create_db_engine",
     "session_scope",

@@ -64,4 +64,6 @@ def downgrade(url: str, revision: str) -> None:
         engine.dispose()
 
 
-__all__ = ["MIGRATIONS_DIR", "alembic_config", "current_revision", "downgrade", "head_revision", "is_at_head", "upgrade"]
+__all__ = [
+    "MIGRATIONS_DIR", "alembic_config", "current_revision", "downgrade", "head_revision", "is_at_head", "upgrade",
+]

@@ -210,3 +210,35 @@ class FaqArticle(SQLModel, table=True):
     questions: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     answers: dict[str, str] = _json()
     updated_at: datetime = _created()
+
+
+class Suggestion(SQLModel, table=True):
+    """A reply kefu suggested to agents, and what became of it (the evidence for shadow-mode promotion)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    ticket_id: int = Field(foreign_key="ticket.id", index=True)
+    message_id: int = Field(foreign_key="message.id", index=True)
+    intent: str = Field(max_length=64)
+    language: str = Field(max_length=16)
+    mode: str = Field(max_length=16)  # the pair's mode when suggested: suggest | shadow | auto (blocked auto)
+    text: str | None = Field(default=None, sa_column=Column(Text))
+    outcome: str = Field(default="pending", max_length=16)  # pending | accepted | edited | rejected
+    decided_at: datetime | None = _utc()
+    created_at: datetime = _created()
+
+
+class ReplyPair(SQLModel, table=True):
+    """The learnt auto-reply state of one intent × language pair (shadow → auto promotion, demotion)."""
+
+    __table_args__ = (UniqueConstraint("intent", "language", name="uq_reply_pair"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    intent: str = Field(max_length=64)
+    language: str = Field(max_length=16)
+    mode: str = Field(max_length=16)  # shadow | auto | suggest (demoted)
+    accepted: int = Field(default=0)
+    edited: int = Field(default=0)
+    rejected: int = Field(default=0)
+    auto_sent: int = Field(default=0)
+    negative_after_auto: int = Field(default=0)
+    changed_at: datetime = _created()

@@ -1,10 +1,10 @@
 """Replies to webhook customers: a signed POST to the operator's callback URL, as an outbox sender.
 
-The body is JSON {"ticket_id", "conversation_id", "customer_id", "text", "language", "kind"}; the request carries
-`X-Kefu-Timestamp`, `X-Kefu-Signature` (see `adapters.webhook.signing`) and `Idempotency-Key` (the outbox item's
-dedup key, identical on every retry, so the receiver can drop a repeat). A 2xx answer is success (the reference is
-the answer's JSON "id" when it has one); 408, 429, 5xx, timeouts and connection errors are retried by the outbox
-(after Retry-After when the receiver sends one); any other answer fails the item.
+The body is JSON {"ticket_id", "conversation_id", "customer_id", "text", "language", "kind"}; the request
+carries `X-Kefu-Timestamp`, `X-Kefu-Signature` (see `adapters.webhook.signing`) and `Idempotency-Key` (the
+outbox item's dedup key, identical on every retry, so the receiver can drop a repeat). A 2xx answer is success
+(the reference is the answer's JSON "id" when it has one); 408, 429, 5xx, timeouts and connection errors are
+retried by the outbox (after Retry-After when the receiver sends one); any other answer fails the item.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ _TRANSIENT_STATUSES = frozenset({408, 429})
 
 
 def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
-    """Seconds to wait from a Retry-After header: delay-seconds or an HTTP-date; None when absent or unreadable."""
+    """Seconds to wait from a Retry-After header (delay-seconds or an HTTP-date); None if absent or unreadable."""
     if value is None or not value.strip():
         return None
     value = value.strip()
@@ -101,7 +101,10 @@ class WebhookCallbackSender:
         self.timeout = timeout
 
     @classmethod
-    def from_settings(cls, settings: Settings, session: aiohttp.ClientSession | None = None) -> WebhookCallbackSender:
+    def from_settings(
+        cls, settings: Settings, session: aiohttp.ClientSession | None = None
+    ) -> WebhookCallbackSender:
+        """The sender kefu serve uses: KEFU_WEBHOOK_CALLBACK_URL, signed with KEFU_API_SECRET or KEFU_API_TOKEN."""
         secret = settings.api_secret or settings.api_token
         return cls(
             settings.webhook_callback_url,
@@ -121,9 +124,11 @@ class WebhookCallbackSender:
         if self.url is None:
             raise SendError("no KEFU_WEBHOOK_CALLBACK_URL configured", transient=False)
         if self._secret is None:
-            raise SendError("no KEFU_API_SECRET or KEFU_API_TOKEN to sign webhook callbacks with", transient=False)
+            raise SendError("no KEFU_API_SECRET or KEFU_API_TOKEN to sign webhook callbacks with",
+                            transient=False)
         if item.kind != "reply":
-            raise SendError(f"the webhook channel sends replies only, not {item.kind!r} items", transient=False)
+            raise SendError(f"the webhook channel sends replies only, not {item.kind!r} items",
+                            transient=False)
         body = json.dumps(callback_body(item), ensure_ascii=False, separators=(",", ":")).encode("utf-8")
         timestamp = str(int(time.time()))
         headers = {
@@ -151,7 +156,8 @@ class WebhookCallbackSender:
         except TimeoutError:
             raise SendError(f"webhook callback timed out after {self.timeout:g} s", transient=True) from None
         except aiohttp.ClientError as exc:
-            raise SendError(f"webhook callback connection failed: {type(exc).__name__}", transient=True) from None
+            raise SendError(f"webhook callback connection failed: {type(exc).__name__}",
+                            transient=True) from None
         message = f"webhook callback answered HTTP {status}"
         if status in _TRANSIENT_STATUSES or status >= 500:
             raise SendError(message, transient=True, retry_after=retry_after)

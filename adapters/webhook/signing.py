@@ -1,4 +1,4 @@
-"""HMAC-SHA256 request signing for the webhook channel, used for inbound requests and outbound callbacks alike.
+"""HMAC-SHA256 request signing for the webhook channel, used for inbound requests and outbound callbacks.
 
 The signature covers the timestamp and the exact body bytes: `sha256=<hex>` of HMAC-SHA256(secret,
 timestamp + "." + body), sent in `X-Kefu-Signature` next to `X-Kefu-Timestamp` (Unix seconds). A receiver
@@ -23,7 +23,7 @@ _TIMESTAMP = re.compile(r"[0-9]{1,12}")
 
 
 class SignatureError(Exception):
-    """A request whose signature cannot be accepted; `reason` says why in a few words (safe to show a caller)."""
+    """A request whose signature cannot be accepted; `reason` says why in a few words (safe to show callers)."""
 
     def __init__(self, reason: str) -> None:
         super().__init__(reason)

@@ -1,8 +1,8 @@
-"""A fake webhook callback receiver: an aiohttp server on 127.0.0.1 (random port) standing in for the operator's
-system that kefu's webhook channel POSTs replies to.
+"""A fake webhook callback receiver: an aiohttp server on 127.0.0.1 (random port) standing in for the
+operator's system that kefu's webhook channel POSTs replies to.
 
-It checks every request's signature (401 when bad), records what it receives, and can be scripted to misbehave:
-fail with 500 a number of times, answer 429 with a Retry-After, or hang past the sender's timeout. Unscripted
+It checks every request's signature (401 when bad), records what it receives, and can be scripted to
+misbehave: fail with 500 a number of times, answer 429 with a Retry-After, or hang past the sender's timeout. Unscripted
 requests are accepted with 200 and a JSON body {"id": "cb-<n>"}.
 
     async with CallbackServer(secret="s3cret") as server:
@@ -14,6 +14,7 @@ requests are accepted with 200 and a JSON body {"id": "cb-<n>"}.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from collections import deque
 from dataclasses import dataclass, field
@@ -121,10 +122,8 @@ class CallbackServer:
             return web.json_response({"error": exc.reason}, status=401)
         answer = self._script.popleft() if self._script else ScriptedAnswer()
         if answer.hang_seconds:
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._closing.wait(), timeout=answer.hang_seconds)
-            except TimeoutError:
-                pass
             if self._closing.is_set() or request.transport is None or request.transport.is_closing():
                 record.answered = "client gone"  # the sender timed out: nothing counts as received
                 return web.Response(status=503)

@@ -18,7 +18,7 @@ from models.migrate import current_revision, downgrade, head_revision, upgrade
 
 EXPECTED_TABLES = {
     "agent", "alert", "auditevent", "csatresponse", "customer", "feedback", "intentexample", "message",
-    "outboxitem", "silence", "ticket",
+    "outboxitem", "replypair", "silence", "suggestion", "ticket", "faqarticle",
 }
 
 

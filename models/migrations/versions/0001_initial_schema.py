@@ -91,6 +91,23 @@ def upgrade() -> None:
     with op.batch_alter_table('faqarticle', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_faqarticle_updated_at'), ['updated_at'], unique=False)
 
+    op.create_table('replypair',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('intent', sa.String(length=64), nullable=False),
+    sa.Column('language', sa.String(length=16), nullable=False),
+    sa.Column('mode', sa.String(length=16), nullable=False),
+    sa.Column('accepted', sa.Integer(), nullable=False),
+    sa.Column('edited', sa.Integer(), nullable=False),
+    sa.Column('rejected', sa.Integer(), nullable=False),
+    sa.Column('auto_sent', sa.Integer(), nullable=False),
+    sa.Column('negative_after_auto', sa.Integer(), nullable=False),
+    sa.Column('changed_at', sa.DateTime(), nullable=False),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('intent', 'language', name='uq_reply_pair')
+    )
+    with op.batch_alter_table('replypair', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_replypair_changed_at'), ['changed_at'], unique=False)
+
     op.create_table('silence',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('matchers', sa.JSON(), nullable=False),
@@ -223,6 +240,26 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_feedback_created_at'), ['created_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_feedback_message_id'), ['message_id'], unique=False)
 
+    op.create_table('suggestion',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('ticket_id', sa.Integer(), nullable=False),
+    sa.Column('message_id', sa.Integer(), nullable=False),
+    sa.Column('intent', sa.String(length=64), nullable=False),
+    sa.Column('language', sa.String(length=16), nullable=False),
+    sa.Column('mode', sa.String(length=16), nullable=False),
+    sa.Column('text', sa.Text(), nullable=True),
+    sa.Column('outcome', sa.String(length=16), nullable=False),
+    sa.Column('decided_at', sa.DateTime(), nullable=True),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['message_id'], ['message.id'], ),
+    sa.ForeignKeyConstraint(['ticket_id'], ['ticket.id'], ),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('suggestion', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_suggestion_created_at'), ['created_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_suggestion_message_id'), ['message_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_suggestion_ticket_id'), ['ticket_id'], unique=False)
+
     op.create_table('intentexample',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('intent', sa.String(length=64), nullable=False),
@@ -248,6 +285,12 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_intentexample_created_at'))
 
     op.drop_table('intentexample')
+    with op.batch_alter_table('suggestion', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_suggestion_ticket_id'))
+        batch_op.drop_index(batch_op.f('ix_suggestion_message_id'))
+        batch_op.drop_index(batch_op.f('ix_suggestion_created_at'))
+
+    op.drop_table('suggestion')
     with op.batch_alter_table('feedback', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_feedback_message_id'))
         batch_op.drop_index(batch_op.f('ix_feedback_created_at'))
@@ -288,6 +331,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_silence_ends_at'))
 
     op.drop_table('silence')
+    with op.batch_alter_table('replypair', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_replypair_changed_at'))
+
+    op.drop_table('replypair')
     with op.batch_alter_table('faqarticle', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_faqarticle_updated_at'))
 

@@ -1,0 +1,1 @@
+"""The built-in web channels: the team console (always active) and, later, the customers' chat widget."""

@@ -1,0 +1,288 @@
+"""The kefu application: assembly and lifecycle of one `kefu serve` process.
+
+settings → database engine (SQLite is migrated at start; PostgreSQL must already be at the latest schema) →
+reply templates → API credentials → channels (webhook for customers, console for the team) → outbox worker →
+aiohttp app (`/healthz`, `/readyz`, the inbound API). The intent model (embedder, catalogue plus learnt examples,
+classifier) loads in a background thread once the HTTP server is up; until then `/readyz` answers 503 and the
+inbound API 503 with Retry-After. SIGTERM/SIGINT stop the process cleanly: the HTTP server finishes its requests,
+the outbox worker finishes its in-flight sends.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+from sqlalchemy import select, text
+from sqlalchemy.engine import Engine, make_url
+from sqlmodel import Session
+
+from bot.api_token import ApiCredentials, resolve_api_credentials
+from bot.logs import accept_request_id, request_id_var
+from bot.outbox import OutboxSender, OutboxWorker
+from bot.pipeline import Classifier, Pipeline, Templates
+from bot.settings import Settings
+from models.db import create_db_engine, is_sqlite
+from models.tables import IntentExample
+
+log = logging.getLogger("kefu.app")
+
+READY_CHECK_TIMEOUT_SECONDS = 3.0
+CHANNELS_LINE = (
+    "channels: webhook (customers), console (team); add Slack with KEFU_SLACK_BOT_TOKEN and "
+    "KEFU_SLACK_SIGNING_SECRET, DingTalk with KEFU_DINGTALK_CLIENT_ID and KEFU_DINGTALK_CLIENT_SECRET, "
+    "WeCom with KEFU_WECOM_CORP_ID and KEFU_WECOM_SECRET — see README"
+)
+
+
+class StartupError(Exception):
+    """kefu cannot start; the message is one line telling the operator what to do."""
+
+
+def _redacted(url: str) -> str:
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def load_intent_model(settings: Settings, engine: Engine) -> Classifier:
+    """Embedder (with its disk cache in var/cache) + catalogue + examples learnt from agents → fitted classifier."""
+    from intents.catalogue import CatalogueError, load_catalogue, starter_catalogue
+    from intents.classifier import IntentClassifier
+    from intents.embedders import CachedEmbedder, load_embedder
+    from intents.language import detect_language
+
+    catalogue = load_catalogue(settings.intents.catalogue) if settings.intents.catalogue else starter_catalogue()
+    with Session(engine) as session:
+        learnt = session.execute(select(IntentExample.intent, IntentExample.text).order_by(IntentExample.id)).all()
+    by_intent: dict[str, list[str]] = {}
+    for intent, example in learnt:
+        by_intent.setdefault(intent, []).append(example)
+    for intent, examples in by_intent.items():
+        if intent not in catalogue:
+            log.warning("%d learnt example(s) of intent %r ignored: it is not in the catalogue", len(examples), intent)
+            continue
+        try:
+            catalogue = catalogue.with_examples(intent, examples, move=True)
+        except CatalogueError as exc:
+            log.warning("learnt examples of intent %r ignored: %s", intent, exc)
+    embedder = CachedEmbedder(load_embedder(settings.intents.embedder, threads=settings.intents.threads),
+                              Path(settings.var_dir) / "cache")
+    classifier = IntentClassifier.fit(catalogue, embedder)
+    detect_language("warm-up")  # builds the language detector now rather than on the first message
+    log.info("intent model ready: %d intents, %d examples (%d learnt), embedder %s", len(catalogue),
+             len(catalogue.labelled_examples()), len(learnt), embedder.name)
+    return classifier
+
+
+def load_templates(settings: Settings) -> Templates:
+    from knowledge.templates import TemplateLibrary, shipped_templates_dir
+
+    return TemplateLibrary.load(shipped_templates_dir(), settings.replies.templates_dir,
+                                default_language=settings.replies.default_language)
+
+
+class Kefu:
+    """One kefu process. `prepare()` checks the database and loads what is quick; `web_app()` is the aiohttp app
+    whose start-up hook starts the model loading and the outbox worker, and whose clean-up hook stops them."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        model_loader: Callable[[Settings, Engine], Classifier] = load_intent_model,
+        templates: Templates | None = None,
+        extra_senders: dict[str, OutboxSender] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.model_loader = model_loader
+        self.templates = templates
+        self.extra_senders = dict(extra_senders or {})
+        self.engine: Engine | None = None
+        self.credentials: ApiCredentials | None = None
+        self.pipeline: Pipeline | None = None  # set once the intent model has loaded
+        self.model_error: str | None = None
+        self.outbox_worker: OutboxWorker | None = None
+        self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        self._worker_task: asyncio.Task[None] | None = None
+        self._model_thread: threading.Thread | None = None
+        self._closers: list[Callable[[], Awaitable[None]]] = []
+
+    # ---- assembly ----------------------------------------------------------------------------------------
+
+    def prepare(self) -> None:
+        """Engine and schema check, templates, API credentials. Raises StartupError with a one-line reason."""
+        url = self.settings.database_url
+        try:
+            from models.migrate import is_at_head, upgrade
+
+            if is_sqlite(url):
+                upgrade(url)
+            elif not is_at_head(url):
+                raise StartupError(
+                    f"database {_redacted(url)} is not at the latest schema: run `kefu db upgrade` first"
+                )
+            self.engine = create_db_engine(url)
+        except StartupError:
+            raise
+        except Exception as exc:  # unreachable server, bad credentials, unreadable file
+            lines = str(exc).strip().splitlines()
+            reason = lines[0] if lines else type(exc).__name__
+            raise StartupError(f"cannot open database {_redacted(url)}: {reason}") from None
+        if self.templates is None:
+            try:
+                self.templates = load_templates(self.settings)
+            except (OSError, ValueError) as exc:
+                raise StartupError(f"cannot load reply templates: {exc}") from None
+        self.credentials = resolve_api_credentials(self.settings)
+
+    def _senders(self) -> dict[str, OutboxSender]:
+        from adapters.webchat.console import ConsoleTeamChannel
+        from adapters.webhook.callback import WebhookCallbackSender
+
+        assert self.credentials is not None
+        webhook = WebhookCallbackSender(self.settings.webhook_callback_url,
+                                        self.credentials.callback_signing_secret,
+                                        timeout=self.settings.outbox.send_timeout_seconds)
+        self._closers.append(webhook.close)
+        senders: dict[str, OutboxSender] = {"webhook": webhook, "console": ConsoleTeamChannel()}
+        senders.update(self.extra_senders)
+        return senders
+
+    def web_app(self) -> web.Application:
+        from adapters.webhook.inbound import WebhookInbound
+
+        if self.engine is None or self.credentials is None:
+            self.prepare()
+        assert self.credentials is not None
+        app = web.Application(middlewares=[request_context])
+        app.router.add_get("/healthz", self.healthz)
+        app.router.add_get("/readyz", self.readyz)
+        WebhookInbound(self.credentials, lambda: self.pipeline).add_routes(app)
+        app.on_startup.append(self._on_startup)
+        app.on_cleanup.append(self._on_cleanup)
+        return app
+
+    # ---- lifecycle ---------------------------------------------------------------------------------------
+
+    async def _on_startup(self, _app: web.Application) -> None:
+        assert self.engine is not None
+        self.outbox_worker = OutboxWorker(self.engine, self._senders(), self.settings.outbox, self.worker_id)
+        self._worker_task = asyncio.create_task(self.outbox_worker.run(), name="kefu-outbox")
+        self._model_thread = threading.Thread(target=self._load_model, name="kefu-model-loader", daemon=True)
+        self._model_thread.start()
+        log.info(CHANNELS_LINE)
+        if not self.settings.webhook_callback_url:
+            log.warning("KEFU_WEBHOOK_CALLBACK_URL is not set: replies to webhook customers cannot be delivered")
+
+    def _load_model(self) -> None:
+        started = time.perf_counter()
+        log.info("loading the intent model (embedder %s)", self.settings.intents.embedder)
+        try:
+            assert self.engine is not None and self.templates is not None
+            classifier = self.model_loader(self.settings, self.engine)
+            worker = self.outbox_worker
+            self.pipeline = Pipeline(self.engine, classifier, self.templates, self.settings,
+                                     on_enqueued=worker.notify if worker is not None else None)
+        except Exception as exc:
+            self.model_error = f"{type(exc).__name__}: {exc}"
+            log.error("the intent model failed to load: %s", self.model_error)
+            return
+        log.info("ready in %.1f s", time.perf_counter() - started)
+
+    async def _on_cleanup(self, _app: web.Application) -> None:
+        if self.outbox_worker is not None:
+            await self.outbox_worker.stop()
+        if self._worker_task is not None:
+            await self._worker_task
+        for close in self._closers:
+            await close()
+        self._closers.clear()
+        if self.engine is not None:
+            self.engine.dispose()
+        log.info("stopped")
+
+    # ---- health ------------------------------------------------------------------------------------------
+
+    async def healthz(self, _request: web.Request) -> web.Response:
+        return web.json_response({"status": "ok"})
+
+    def _database_answers(self) -> None:
+        assert self.engine is not None
+        with self.engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+
+    async def readyz(self, _request: web.Request) -> web.Response:
+        reasons: list[str] = []
+        try:
+            await asyncio.wait_for(asyncio.to_thread(self._database_answers), READY_CHECK_TIMEOUT_SECONDS)
+        except TimeoutError:
+            reasons.append(f"database did not answer within {READY_CHECK_TIMEOUT_SECONDS:g} s")
+        except Exception as exc:
+            reasons.append(f"database unreachable: {type(exc).__name__}")
+        if self.pipeline is None:
+            reasons.append(f"intent model failed to load: {self.model_error}" if self.model_error
+                           else "intent model is loading")
+        if reasons:
+            return web.json_response({"status": "not ready", "reason": "; ".join(reasons)}, status=503)
+        return web.json_response({"status": "ready"})
+
+
+@web.middleware
+async def request_context(request: web.Request, handler: Callable[[web.Request], Awaitable[Any]]) -> Any:
+    """A request id per request (the client's X-Request-Id when usable), echoed back and on every log line; JSON
+    errors for unknown routes and unexpected failures (never a stack trace to the client)."""
+    request_id = accept_request_id(request.headers.get("X-Request-Id"))
+    token = request_id_var.set(request_id)
+    started = time.perf_counter()
+    try:
+        try:
+            response = await handler(request)
+        except web.HTTPException as exc:
+            response = web.json_response({"error": exc.reason}, status=exc.status)
+            for header in ("Allow", "Retry-After"):
+                if header in exc.headers:
+                    response.headers[header] = exc.headers[header]
+        except Exception:
+            log.exception("unexpected error on %s %s", request.method, request.path)
+            response = web.json_response({"error": "internal error", "request_id": request_id}, status=500)
+        response.headers["X-Request-Id"] = request_id
+        quiet = request.path in ("/healthz", "/readyz") and response.status < 500
+        log.log(logging.DEBUG if quiet else logging.INFO, "%s %s → %d", request.method, request.path,
+                response.status, extra={"status": response.status,
+                                        "duration_ms": round((time.perf_counter() - started) * 1000, 1)})
+        return response
+    finally:
+        request_id_var.reset(token)
+
+
+async def serve(settings: Settings, *, kefu: Kefu | None = None) -> None:
+    """Run kefu until SIGTERM or SIGINT. Raises StartupError when it cannot start."""
+    kefu = kefu or Kefu(settings)
+    kefu.prepare()
+    runner = web.AppRunner(kefu.web_app(), access_log=None, handle_signals=False)
+    await runner.setup()
+    try:
+        site = web.TCPSite(runner, settings.host, settings.port)
+        try:
+            await site.start()
+        except OSError as exc:
+            raise StartupError(f"cannot listen on {settings.host}:{settings.port}: {exc.strerror}") from None
+        log.info("listening on http://%s:%d (database %s)", settings.host, settings.port,
+                 _redacted(settings.database_url))
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, stop.set)
+        await stop.wait()
+        log.info("stopping")
+    finally:
+        await runner.cleanup()

@@ -1,0 +1,168 @@
+"""The auto-reply decision policy per intent × language, and shadow-mode learning from agents' choices.
+
+Modes: `off` (no suggested reply), `suggest` (always to a human), `shadow` (suggest, and count what agents do with
+the suggestion), `auto` (send when the confidence reaches the floor and the reply renders).
+
+A pair's mode comes from, in order: an explicit setting for `intent.language`, then for `intent`; then what kefu
+learnt (a ReplyPair row); then the defaults: complaints `suggest`, the shipped starter FAQs (whose templates kefu
+ships and tests) `auto`, any other FAQ intent `shadow`, everything else `suggest`.
+
+Learning: a shadow pair is promoted to `auto` once it has `promote_after` accepted suggestions (sent unchanged) at
+an acceptance of at least `promote_acceptance`; an auto pair is demoted back to shadow, with its counts reset, when
+its acceptance falls below that bar or after `demote_after_negative` negative customer replies right after an
+auto-reply. Every change is an AuditEvent; the caller tells the team channel (the returned `PairChange`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Literal
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, select
+
+from models import AuditEvent, ReplyPair, Suggestion, utcnow
+
+ReplyMode = Literal["off", "suggest", "shadow", "auto"]
+REPLY_MODES: tuple[ReplyMode, ...] = ("off", "suggest", "shadow", "auto")
+Outcome = Literal["accepted", "edited", "rejected"]
+
+
+@dataclass(frozen=True)
+class PolicyConfig:
+    overrides: Mapping[str, ReplyMode] = field(default_factory=dict)  # "intent" or "intent.lang" -> mode
+    shipped_faq_intents: frozenset[str] = frozenset()
+    promote_after: int = 20
+    promote_acceptance: float = 0.95
+    demote_after_negative: int = 1
+
+
+@dataclass(frozen=True)
+class PairChange:
+    intent: str
+    language: str
+    old_mode: ReplyMode
+    new_mode: ReplyMode
+    reason: str
+
+
+def pair_language(language: str | None) -> str:
+    """The language a pair is kept under: the base code ("pt-BR" → "pt"), "und" when unknown."""
+    return (language or "und").lower().replace("_", "-").split("-")[0]
+
+
+def _same_text(a: str, b: str) -> bool:
+    return " ".join(a.split()) == " ".join(b.split())
+
+
+class ReplyPolicy:
+    def __init__(self, config: PolicyConfig) -> None:
+        self.config = config
+
+    def default_mode(self, intent: str, kind: str) -> ReplyMode:
+        if kind == "complaint":
+            return "suggest"
+        if kind == "faq":
+            return "auto" if intent in self.config.shipped_faq_intents else "shadow"
+        return "suggest"
+
+    def mode_for(self, session: Session, intent: str, kind: str, language: str | None) -> ReplyMode:
+        lang = pair_language(language)
+        overrides = self.config.overrides
+        if f"{intent}.{lang}" in overrides:
+            return overrides[f"{intent}.{lang}"]
+        if intent in overrides:
+            return overrides[intent]
+        row = self._pair(session, intent, lang)
+        if row is not None:
+            return row.mode  # type: ignore[return-value]
+        return self.default_mode(intent, kind)
+
+    def record_suggestion(self, session: Session, *, ticket_id: int, message_id: int, intent: str,
+                          language: str | None, mode: ReplyMode, text: str | None) -> Suggestion:
+        suggestion = Suggestion(ticket_id=ticket_id, message_id=message_id, intent=intent,
+                                language=pair_language(language), mode=mode, text=text)
+        session.add(suggestion)
+        session.flush()
+        return suggestion
+
+    def record_outcome(self, session: Session, suggestion_id: int, sent_text: str | None, *, kind: str = "faq",
+                       actor: str = "system") -> PairChange | None:
+        """An agent sent `sent_text` (None: dismissed the suggestion). Counts it once; may promote or demote."""
+        suggestion = session.get(Suggestion, suggestion_id)
+        if suggestion is None or suggestion.outcome != "pending":
+            return None
+        outcome: Outcome
+        if sent_text is None or suggestion.text is None:
+            outcome = "rejected"
+        else:
+            outcome = "accepted" if _same_text(sent_text, suggestion.text) else "edited"
+        suggestion.outcome, suggestion.decided_at = outcome, utcnow()
+        session.add(suggestion)
+        if suggestion.mode not in ("shadow", "auto"):
+            return None
+        row = self._pair_for_update(session, suggestion.intent, suggestion.language, suggestion.mode)  # type: ignore[arg-type]
+        setattr(row, outcome, getattr(row, outcome) + 1)
+        decided = row.accepted + row.edited + row.rejected
+        acceptance = row.accepted / decided if decided else 0.0
+        change: PairChange | None = None
+        bar = self.config.promote_acceptance
+        if row.mode == "shadow" and row.accepted >= self.config.promote_after and acceptance >= bar:
+            change = self._change(session, row, "auto",
+                                  f"{row.accepted} of {decided} suggestions sent unchanged ({acceptance:.0%})", actor)
+        elif row.mode == "auto" and decided >= self.config.promote_after and acceptance < bar:
+            change = self._change(session, row, "shadow",
+                                  f"acceptance fell to {acceptance:.0%} (below {bar:.0%})", actor)
+        session.add(row)
+        return change
+
+    def record_auto_sent(self, session: Session, intent: str, language: str | None) -> None:
+        row = self._pair_for_update(session, intent, pair_language(language), "auto")
+        row.auto_sent += 1
+        session.add(row)
+
+    def record_negative_after_auto(self, session: Session, intent: str, language: str | None,
+                                   actor: str = "system") -> PairChange | None:
+        """The customer answered an auto-reply with a complaint: count it; enough of them demote the pair."""
+        row = self._pair_for_update(session, intent, pair_language(language), "auto")
+        row.negative_after_auto += 1
+        change = None
+        if row.mode == "auto" and row.negative_after_auto >= self.config.demote_after_negative:
+            change = self._change(session, row, "shadow",
+                                  f"{row.negative_after_auto} negative customer repl"
+                                  f"{'y' if row.negative_after_auto == 1 else 'ies'} right after an auto-reply", actor)
+        session.add(row)
+        return change
+
+    def pairs(self, session: Session) -> list[ReplyPair]:
+        return list(session.exec(select(ReplyPair).order_by(ReplyPair.intent, ReplyPair.language)).all())
+
+    @staticmethod
+    def _pair(session: Session, intent: str, language: str) -> ReplyPair | None:
+        return session.exec(select(ReplyPair).where(ReplyPair.intent == intent,
+                                                    ReplyPair.language == language)).first()
+
+    def _pair_for_update(self, session: Session, intent: str, language: str, mode: ReplyMode) -> ReplyPair:
+        statement = select(ReplyPair).where(ReplyPair.intent == intent, ReplyPair.language == language)
+        row = session.exec(statement.with_for_update()).first()
+        if row is None:
+            try:
+                with session.begin_nested():
+                    row = ReplyPair(intent=intent, language=language, mode=mode)
+                    session.add(row)
+            except IntegrityError:  # another replica created the pair a moment ago
+                row = session.exec(statement.with_for_update()).one()
+        return row
+
+    @staticmethod
+    def _change(session: Session, row: ReplyPair, new_mode: ReplyMode, reason: str, actor: str) -> PairChange:
+        change = PairChange(intent=row.intent, language=row.language, old_mode=row.mode,  # type: ignore[arg-type]
+                            new_mode=new_mode, reason=reason)
+        action = "reply_pair.promoted" if new_mode == "auto" else "reply_pair.demoted"
+        row.mode, row.changed_at = new_mode, utcnow()
+        row.accepted = row.edited = row.rejected = row.negative_after_auto = 0
+        session.add(AuditEvent(actor=actor, action=action, subject_type="reply_pair",
+                               subject_id=f"{row.intent}.{row.language}",
+                               details={"from": change.old_mode, "to": new_mode, "reason": reason}))
+        return change
