@@ -45,6 +45,9 @@ CHANNELS_LINE = (
 )
 
 
+LANGUAGE_WARM_UP = ("where is my parcel please", "где моя посылка", "我的包裹在哪里", "小包はどこですか")
+
+
 class StartupError(Exception):
     """kefu cannot start; the message is one line telling the operator what to do."""
 
@@ -77,17 +80,21 @@ def load_intent_model(settings: Settings, engine: Engine) -> Classifier:
     embedder = CachedEmbedder(load_embedder(settings.intents.embedder, threads=settings.intents.threads),
                               Path(settings.var_dir) / "cache")
     classifier = IntentClassifier.fit(catalogue, embedder)
-    detect_language("warm-up")  # builds the language detector now rather than on the first message
+    # The disk cache is for the catalogue: customers' messages are encoded without being written to disk.
+    classifier.embedder = embedder.inner
+    for sample in LANGUAGE_WARM_UP:  # lingua loads its models lazily, the encoder warms up on its first call:
+        detect_language(sample)  # do both now rather than on the first customer's message
+    classifier.predict(LANGUAGE_WARM_UP[0])
     log.info("intent model ready: %d intents, %d examples (%d learnt), embedder %s", len(catalogue),
              len(catalogue.labelled_examples()), len(learnt), embedder.name)
     return classifier
 
 
 def load_templates(settings: Settings) -> Templates:
-    from knowledge.templates import TemplateLibrary, shipped_templates_dir
+    from knowledge.templates import TemplateLibrary
 
-    return TemplateLibrary.load(shipped_templates_dir(), settings.replies.templates_dir,
-                                default_language=settings.replies.default_language)
+    # The shipped templates first, then the team's folder (file by file, the team's win).
+    return TemplateLibrary.load(settings.replies.templates_dir, default_language=settings.replies.default_language)
 
 
 class Kefu:
@@ -255,7 +262,7 @@ async def request_context(request: web.Request, handler: Callable[[web.Request],
             log.exception("unexpected error on %s %s", request.method, request.path)
             response = web.json_response({"error": "internal error", "request_id": request_id}, status=500)
         response.headers["X-Request-Id"] = request_id
-        quiet = request.path in ("/healthz", "/readyz") and response.status < 500
+        quiet = request.path in ("/healthz", "/readyz")  # probes poll often: their answers are debug lines
         log.log(logging.DEBUG if quiet else logging.INFO, "%s %s → %d", request.method, request.path,
                 response.status, extra={"status": response.status,
                                         "duration_ms": round((time.perf_counter() - started) * 1000, 1)})

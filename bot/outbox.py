@@ -154,16 +154,15 @@ class OutboxWorker:
         self._wake = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stopping = False
-        self._running: asyncio.Event | None = None
         self._stopped: asyncio.Event | None = None
 
     # ---- the loop -------------------------------------------------------------------------------------
 
     async def run(self) -> None:
-        """Drain until `stop()` is called. Sleeps `poll_interval_seconds` when idle; `notify()` wakes it.
-        A database error is logged and retried after the poll interval: the loop does not die."""
+        """Drain until `stop()` is called (a worker stopped before it ran returns at once; a stopped worker stays
+        stopped). Sleeps `poll_interval_seconds` when idle; `notify()` wakes it. A database error is logged and
+        retried after the poll interval: the loop does not die."""
         self._loop = asyncio.get_running_loop()
-        self._stopping = False
         self._stopped = asyncio.Event()
         try:
             while not self._stopping:
@@ -275,7 +274,7 @@ class OutboxWorker:
                 # Conditional on still being due: another worker may have claimed or finished it meanwhile.
                 result = session.execute(
                     update(table)
-                    .where(table.c.id == item_id)
+                    .where(table.c.id == item_id, self._due(now))
                     .values(claimed_by=self.worker_id, claimed_until=until, attempts=table.c.attempts + 1)
                 )
                 if result.rowcount == 1:  # type: ignore[attr-defined]

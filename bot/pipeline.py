@@ -33,10 +33,9 @@ from models.db import session_scope, utcnow
 from models.tables import Customer, Message, Ticket
 
 if TYPE_CHECKING:
-    from knowledge.templates import RenderedReply
-
     from intents.classifier import Prediction
     from intents.language import LanguageGuess
+    from knowledge.templates import RenderedReply
 
 log = logging.getLogger("kefu.pipeline")
 
@@ -67,8 +66,11 @@ class TicketNotFound(LookupError):
 
 
 def choose_language(guess: LanguageGuess, stated: str | None) -> str | None:
-    """The message's detected language when confident, otherwise the customer's stated one, otherwise the guess."""
+    """The message's detected language when confident, otherwise the customer's stated one, otherwise the guess.
+    A stated regional tag of the detected language is kept: detected "pt", stated "pt-br" → "pt-br"."""
     if guess.code and guess.confidence >= LANGUAGE_CONFIDENCE_FLOOR:
+        if stated and stated.split("-")[0] == guess.code:
+            return stated
         return guess.code
     return stated or guess.code
 

@@ -22,6 +22,7 @@ from typing import Literal
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
+from bot.settings import ReplySettings
 from models import AuditEvent, ReplyPair, Suggestion, utcnow
 
 ReplyMode = Literal["off", "suggest", "shadow", "auto"]
@@ -166,3 +167,58 @@ class ReplyPolicy:
                                subject_id=f"{row.intent}.{row.language}",
                                details={"from": change.old_mode, "to": new_mode, "reason": reason}))
         return change
+
+
+def policy_config(replies: ReplySettings, shipped_faq_intents: frozenset[str]) -> PolicyConfig:
+    """The policy's configuration from the `[replies]` settings section."""
+    return PolicyConfig(overrides=dict(replies.modes), shipped_faq_intents=shipped_faq_intents,
+                        promote_after=replies.promote_after, promote_acceptance=replies.promote_acceptance,
+                        demote_after_negative=replies.demote_after_negative)
+
+
+@dataclass(frozen=True)
+class PairStatus:
+    intent: str
+    language: str  # "*" for the intent's default over every language
+    mode: ReplyMode
+    source: Literal["setting", "learnt", "default"]
+    accepted: int = 0
+    edited: int = 0
+    rejected: int = 0
+    auto_sent: int = 0
+    negative_after_auto: int = 0
+
+    @property
+    def acceptance(self) -> float | None:
+        decided = self.accepted + self.edited + self.rejected
+        return self.accepted / decided if decided else None
+
+
+def pair_statuses(session: Session, policy: ReplyPolicy, intents: Mapping[str, str]) -> list[PairStatus]:
+    """One row per intent (its mode over all languages) and one per learnt or configured intent × language."""
+    learnt = {(row.intent, row.language): row for row in policy.pairs(session)}
+    overrides = policy.config.overrides
+    rows: list[PairStatus] = []
+    for intent, kind in intents.items():
+        source: Literal["setting", "default"] = "setting" if intent in overrides else "default"
+        rows.append(PairStatus(intent, "*", overrides.get(intent, policy.default_mode(intent, kind)), source))
+        languages = sorted({lang for (name, lang) in learnt if name == intent}
+                           | {key.partition(".")[2] for key in overrides if key.startswith(f"{intent}.")})
+        for language in languages:
+            row = learnt.get((intent, language))
+            counts = {} if row is None else {
+                "accepted": row.accepted, "edited": row.edited, "rejected": row.rejected,
+                "auto_sent": row.auto_sent, "negative_after_auto": row.negative_after_auto}
+            configured = f"{intent}.{language}" in overrides or intent in overrides
+            rows.append(PairStatus(intent, language, policy.mode_for(session, intent, kind, language),
+                                   "setting" if configured else "learnt", **counts))
+    return rows
+
+
+def shipped_faq_intents() -> frozenset[str]:
+    """The starter catalogue's FAQ intents for which kefu ships (and tests) templates: `auto` by default."""
+    from intents.catalogue import starter_catalogue
+    from knowledge.templates import TemplateLibrary, shipped_templates_dir
+
+    shipped = TemplateLibrary.load(shipped_templates_dir()).intents()
+    return frozenset(intent.name for intent in starter_catalogue() if intent.kind == "faq" and intent.name in shipped)

@@ -83,8 +83,24 @@ class ReplySettings(_Section):
     default_language: str = "en"
     team_language: str = "en"
     max_auto_replies_per_conversation: int = Field(default=3, ge=0)
+    # Reply policy (bot/reply_policy.py): mode per "intent" or "intent.lang": off | suggest | shadow | auto.
+    modes: dict[str, Literal["off", "suggest", "shadow", "auto"]] = Field(default_factory=dict)
+    promote_after: int = Field(default=20, ge=1)
+    promote_acceptance: float = Field(default=0.95, gt=0, le=1)
+    demote_after_negative: int = Field(default=1, ge=1)
+    # Appended to every auto-reply, per language (fallback chain applies); "" switches it off for a language.
+    auto_reply_footer: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("modes")
+    @classmethod
+    def _mode_keys(cls, value: dict[str, str]) -> dict[str, str]:
+        for key in value:
+            intent, _, language = key.partition(".")
+            if not intent or (language and not language.replace("-", "").isalpha()):
+                raise ValueError(f"keys like 'order_status' or 'order_status.de', got {key!r}")
+        return value
     # An FAQ is answered automatically only when the classifier is at least this sure; otherwise it is suggested.
-    auto_reply_min_confidence: float = Field(default=0.6, ge=0, le=1)
+    auto_reply_min_confidence: float = Field(default=0.8, ge=0, le=1)
 
 
 class TriageSettings(_Section):

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import os
+import threading
+import zipfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Protocol, runtime_checkable
@@ -68,7 +70,10 @@ class SentenceTransformerEmbedder:
         torch.set_num_threads(threads or os.cpu_count() or 1)
         path = _resolve_local_model(model)
         self._model = SentenceTransformer(str(path), device="cpu", local_files_only=True)
-        self.dim = int(self._model.get_sentence_embedding_dimension() or 0)
+        dimension = getattr(self._model, "get_embedding_dimension", None) or (
+            self._model.get_sentence_embedding_dimension
+        )
+        self.dim = int(dimension() or 0)
         self.name = f"sentence-transformers:{model}"
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
@@ -120,13 +125,16 @@ class CachedEmbedder:
         model_key = hashlib.sha256(inner.name.encode()).hexdigest()[:16]
         self._file = self.cache_dir / f"embeddings-{model_key}.npz"
         self._memo: dict[str, np.ndarray] = {}
+        self._lock = threading.Lock()  # encode may be called from several threads (live learning)
         if self._file.exists():
             try:
                 with np.load(self._file) as data:
                     keys, vectors = data["keys"], data["vectors"]
+                if vectors.ndim != 2 or vectors.shape[1] != self.dim:
+                    raise ValueError(f"cached vectors have shape {vectors.shape}, expected (n, {self.dim})")
                 self._memo = {str(k): v for k, v in zip(keys, vectors, strict=True)}
-            except (OSError, KeyError, ValueError):
-                self._memo = {}  # a corrupt cache is rebuilt, never fatal
+            except (OSError, EOFError, KeyError, ValueError, zipfile.BadZipFile):
+                self._memo = {}  # a corrupt or truncated cache is rebuilt, never fatal
         self.misses = 0
 
     @staticmethod
@@ -134,21 +142,28 @@ class CachedEmbedder:
         return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
-        keys = [self._key(t) for t in texts]
-        missing = [i for i, k in enumerate(keys) if k not in self._memo]
-        if missing:
-            fresh = self.inner.encode([texts[i] for i in missing])
-            for i, vector in zip(missing, fresh, strict=True):
-                self._memo[keys[i]] = vector
-            self.misses += len(missing)
-            self._save()
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        return np.stack([self._memo[k] for k in keys]).astype(np.float32)
+        keys = [self._key(t) for t in texts]
+        with self._lock:
+            missing = [i for i, k in enumerate(keys) if k not in self._memo]
+            if missing:
+                unique = list(dict.fromkeys(keys[i] for i in missing))
+                first = {k: i for i, k in reversed(list(enumerate(keys)))}
+                fresh = self.inner.encode([texts[first[k]] for k in unique])
+                for key, vector in zip(unique, fresh, strict=True):
+                    self._memo[key] = vector
+                self.misses += len(unique)
+                self._save()
+            return np.stack([self._memo[k] for k in keys]).astype(np.float32)
 
     def _save(self) -> None:
-        tmp = self._file.with_suffix(".tmp.npz")
+        """Write the whole cache to a private temporary file, then atomically replace the cache file."""
+        tmp = self._file.with_name(f"{self._file.stem}.{os.getpid()}.{threading.get_ident()}.tmp.npz")
         keys = np.array(list(self._memo.keys()))
         vectors = np.stack(list(self._memo.values())) if self._memo else np.zeros((0, self.dim), np.float32)
-        np.savez(tmp, keys=keys, vectors=vectors)
-        os.replace(tmp, self._file)
+        try:
+            np.savez(tmp, keys=keys, vectors=vectors)
+            os.replace(tmp, self._file)
+        finally:
+            tmp.unlink(missing_ok=True)

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -141,6 +143,25 @@ def test_enqueue_twice_with_one_dedup_key_keeps_one_row(engine: Engine) -> None:
     assert len(rows) == 1
     assert rows[0].payload["text"] == "first"  # the existing work is kept, not overwritten
     assert rows[0].status == "pending"
+
+
+def test_concurrent_enqueues_of_one_key_make_one_row(engine: Engine) -> None:
+    """Two replicas handling the same redelivered message at once: the second waits for the first and
+    gets its row instead of a unique-key error."""
+    first = Session(engine, expire_on_commit=False)
+    try:
+        item = enqueue(first, dedup_key="reply:raced", kind="reply", channel="webhook", target="c",
+                       payload=reply_payload(text="from the first replica"))
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            second = pool.submit(add, engine, "reply:raced", payload=reply_payload(text="from the second"))
+            time.sleep(0.1)  # give the second insert time to run into the first one's uncommitted row
+            first.commit()
+            assert second.result(timeout=60) == item.id
+    finally:
+        first.close()
+    with Session(engine) as session:
+        rows = list(session.exec(select(OutboxItem)))
+    assert [row.payload["text"] for row in rows] == ["from the first replica"]
 
 
 def test_enqueue_commits_with_the_callers_transaction(engine: Engine) -> None:
@@ -415,13 +436,20 @@ async def test_run_sends_notified_work_and_stop_finishes_the_send_in_flight(engi
             await release.wait()
             return "slow-ref"
 
+    rounds: list[datetime] = []
+
+    def clock() -> datetime:  # counts the worker's claim rounds
+        rounds.append(utcnow())
+        return rounds[-1]
+
     # A long poll interval: only notify() can make the worker look again within the test.
-    outbox = worker(engine, {"webhook": SlowChannel()}, poll_interval_seconds=3600)
+    outbox = worker(engine, {"webhook": SlowChannel()}, clock, poll_interval_seconds=3600)
     runner = asyncio.create_task(outbox.run())
     try:
-        await asyncio.sleep(0)  # let the worker finish its first (empty) round and go idle
-        for _ in range(100):
+        while not rounds:  # let the worker finish its first (empty) round and go idle
             await asyncio.sleep(0.01)
+        await asyncio.sleep(0.05)
+        assert len(rounds) == 1
         item_id = add(engine, "reply:slow")
         outbox.notify()
         await asyncio.wait_for(started.wait(), timeout=30)
@@ -435,3 +463,12 @@ async def test_run_sends_notified_work_and_stop_finishes_the_send_in_flight(engi
         runner.cancel()
     item = load(engine, item_id)
     assert (item.status, item.result_ref) == ("sent", "slow-ref")
+
+
+async def test_a_worker_stopped_before_it_runs_does_not_start(engine: Engine) -> None:
+    channel = RecordingSender()
+    add(engine, "reply:never")
+    outbox = worker(engine, {"webhook": channel})
+    await outbox.stop()
+    await asyncio.wait_for(outbox.run(), timeout=30)
+    assert channel.attempted == []

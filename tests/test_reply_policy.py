@@ -114,3 +114,29 @@ def test_an_outcome_counts_once(engine: Engine, ticket_message: tuple[int, int])
         assert policy.record_outcome(session, suggestion.id, "Hi") is None  # type: ignore[arg-type]
     with Session(engine) as session:
         assert session.exec(select(ReplyPair)).all() == []  # plain `suggest` pairs are not learnt
+
+
+def test_replies_status_prints_defaults_settings_and_learnt_pairs(
+    engine: Engine, migrated_url: str, ticket_message: tuple[int, int], monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str], tmp_path: object,
+) -> None:
+    from bot.cli import main
+
+    with session_scope(engine) as session:
+        ReplyPolicy(PolicyConfig()).record_auto_sent(session, "order_status", "es")
+    monkeypatch.setenv("KEFU_DATABASE_URL", migrated_url)
+    monkeypatch.setenv("KEFU_REPLIES__MODES", '{"cancel_order.de": "off"}')
+    monkeypatch.chdir(tmp_path)  # type: ignore[arg-type]
+    assert main(["replies", "status", "--json"]) == 0
+    import json
+
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    by_key = {(row["intent"], row["language"]): row for row in rows}
+    assert by_key[("order_status", "*")]["mode"] == "auto"
+    assert by_key[("item_not_received", "*")]["mode"] == "suggest"
+    assert (by_key[("order_status", "es")]["source"], by_key[("order_status", "es")]["auto_sent"]) == ("learnt", 1)
+    assert (by_key[("cancel_order", "de")]["mode"], by_key[("cancel_order", "de")]["source"]) == ("off", "setting")
+    assert main(["replies", "status"]) == 0
+    table = capsys.readouterr().out.splitlines()
+    assert table[0].split() == ["intent", "lang", "mode", "source", "accepted", "edited", "rejected", "acceptance",
+                                "auto", "sent", "negative"]

@@ -43,7 +43,7 @@ RETRY_AFTER_SECONDS = 5
 _TOP_FIELDS = ("channel_message_id", "customer", "conversation_id", "text", "sent_at", "order_id", "sku",
                "marketplace")
 _CUSTOMER_FIELDS = ("id", "name", "language", "country")
-_LANGUAGE = re.compile(r"^([A-Za-z]{2,3})(?:[-_][A-Za-z0-9]{1,8})*$")
+_LANGUAGE = re.compile(r"^[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{1,8})*$")
 _COUNTRY = re.compile(r"^[A-Za-z]{2}$")
 
 
@@ -102,11 +102,10 @@ def parse_message(data: Any, request_id: str | None = None) -> Inbound:
     name = _string(customer_data, "name", "customer.name")
     language = _string(customer_data, "language", "customer.language", limit=16)
     if language is not None:
-        match = _LANGUAGE.match(language.strip())
-        if not match:
+        if not _LANGUAGE.match(language.strip()):
             raise BadRequest(f"customer.language must be a language code such as 'es' or 'zh-CN', got {language!r}",
                              "customer.language")
-        language = match.group(1).lower()
+        language = language.strip().lower().replace("_", "-")
     country = _string(customer_data, "country", "customer.country", limit=8)
     if country is not None:
         if not _COUNTRY.match(country):

@@ -1,0 +1,258 @@
+"""The SQL of the metrics: one SQLAlchemy Core select per population, aggregated in the database.
+
+Four populations (see bot.metrics.definitions): the tickets created in the window, their CSAT responses, the
+inbound messages of the window, and the backlog at its end. Each query returns, per group, only sums and counts
+(additive: the total row adds the groups up) and, for the tickets, the duration percentiles (not additive: the
+total row asks for them again, ungrouped). Window predicates come first so that the created_at indexes bound the
+work by the window's size, not by the history's.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, cast
+
+from sqlalchemy import Float, Integer, Select, Table, and_, case, distinct, extract, func, literal, or_, select
+from sqlalchemy import cast as sql_cast
+from sqlalchemy.engine import Connection
+from sqlalchemy.sql import FromClause
+from sqlalchemy.sql.elements import ColumnElement
+
+from bot.metrics.definitions import BACKLOG_BUCKETS, NONE_GROUP, PERCENTILES, MetricError
+from models.tables import Agent, CsatResponse, Message, Ticket
+
+TICKET = cast(Table, Ticket.__table__)
+MESSAGE = cast(Table, Message.__table__)
+AGENT = cast(Table, Agent.__table__)
+CSAT = cast(Table, CsatResponse.__table__)
+tickets = TICKET.c
+
+DURATIONS = ("first_response_time", "resolution_time")
+Aggregates = dict[str | None, dict[str, Any]]  # group (None when ungrouped) -> aggregate name -> value
+
+
+def dimension_column(dimension: str) -> ColumnElement[Any]:
+    if dimension == "agent":
+        return cast(ColumnElement[Any], AGENT.c.name)
+    return cast(ColumnElement[Any], tickets[dimension])
+
+
+def filter_clause(dimension: str, value: object) -> ColumnElement[bool]:
+    """`dimension` equal to `value` (NONE_GROUP or None: empty); a MetricError names a value that cannot match."""
+    column = dimension_column(dimension)
+    if value is None or value == NONE_GROUP:
+        return column.is_(None)
+    if dimension == "severity":
+        try:
+            return column == int(str(value))
+        except ValueError:
+            raise MetricError(f"filter severity={value!r} is not a severity number (1, 2 or 3)") from None
+    if not isinstance(value, str | int):
+        raise MetricError(f"filter {dimension}={value!r} must be text")
+    return column == str(value)
+
+
+@dataclass(frozen=True)
+class MetricQuery:
+    """What every query of one report shares: the window, the dialect, the slicing and the filters."""
+
+    start: datetime
+    end: datetime
+    dialect: str
+    group_by: str | None
+    filters: tuple[tuple[str, object], ...]
+    refund_return_intents: frozenset[str]
+
+    def ungrouped(self) -> MetricQuery:
+        return MetricQuery(self.start, self.end, self.dialect, None, self.filters, self.refund_return_intents)
+
+    def with_agent(self, base: FromClause) -> FromClause:
+        """`base` (which holds tickets) joined to the assignee's Agent row when slicing or filtering needs it."""
+        if self.group_by == "agent" or any(d == "agent" for d, _ in self.filters):
+            return base.outerjoin(AGENT, tickets.assignee_id == AGENT.c.id)
+        return base
+
+    def group_column(self) -> ColumnElement[Any] | None:
+        return None if self.group_by is None else dimension_column(self.group_by).label("g")
+
+    def filter_clauses(self) -> list[ColumnElement[bool]]:
+        return [filter_clause(d, v) for d, v in self.filters]
+
+    def created_in_window(self) -> list[ColumnElement[bool]]:
+        return [tickets.created_at >= self.start, tickets.created_at < self.end, *self.filter_clauses()]
+
+    def seconds_between(self, later: ColumnElement[Any], earlier: ColumnElement[Any]) -> ColumnElement[float]:
+        """later - earlier in seconds, microsecond-exact on both databases."""
+        if self.dialect == "sqlite":
+            # Datetimes are 'YYYY-MM-DD HH:MM:SS.ffffff' text: whole seconds from strftime('%s'), microseconds
+            # from the fraction's six digits (julianday would round to milliseconds and differ from PostgreSQL).
+            whole = sql_cast(func.strftime("%s", later), Integer) - sql_cast(func.strftime("%s", earlier), Integer)
+            micros = sql_cast(func.substr(later, 21, 6), Integer) - sql_cast(func.substr(earlier, 21, 6), Integer)
+            return cast(ColumnElement[float], whole + micros / 1000000.0)
+        return sql_cast(extract("epoch", later - earlier), Float)
+
+    def fetch(self, connection: Connection, statement: Select[Any]) -> Aggregates:
+        out: Aggregates = {}
+        for row in connection.execute(statement).mappings():
+            data = dict(row)
+            group = data.pop("g", None)
+            out[(NONE_GROUP if group is None else str(group)) if self.group_by is not None else None] = data
+        return out
+
+    def grouped(self, columns: list[ColumnElement[Any]], source: FromClause,
+                where: list[ColumnElement[bool]]) -> Select[Any]:
+        group = self.group_column()
+        if group is None:
+            return select(*columns).select_from(source).where(*where)
+        return select(group, *columns).select_from(source).where(*where).group_by(group)
+
+
+def _sum_of(condition: ColumnElement[bool]) -> ColumnElement[int]:
+    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
+
+def ticket_aggregates(
+    connection: Connection, query: MetricQuery, names: set[str], *, percentiles_only: bool = False
+) -> Aggregates:
+    """Sums and counts over the tickets created in the window (only those `names` need), and the percentiles.
+
+    With `percentiles_only`, just the duration percentiles `names` ask for (the total row of a grouped report).
+    """
+    end = query.end
+    answered = tickets.first_response_at < end
+    resolved = tickets.resolved_at < end
+    group = query.group_column()
+    inner: dict[str, ColumnElement[Any]] = {} if group is None else {"g": group}
+    inner["one"] = literal(1)
+    wanted_durations = [d for d in DURATIONS if any(n.startswith(d) for n in names)]
+    ranked = [d for d in wanted_durations if any(f"{d}_{p}" in names for p in PERCENTILES)]
+    if percentiles_only:
+        wanted_durations = ranked
+    if "first_response_time" in wanted_durations:
+        inner["first_response_time"] = case(
+            (answered, query.seconds_between(tickets.first_response_at, tickets.created_at)))
+    if "resolution_time" in wanted_durations:
+        inner["resolution_time"] = case(
+            (resolved, query.seconds_between(tickets.resolved_at, tickets.created_at)))
+    flags: dict[str, ColumnElement[bool]] = {}
+    if not percentiles_only:
+        if names & {"one_touch_resolution_rate", "auto_reply_rate"}:
+            agent_messages = (
+                select(func.count()).select_from(MESSAGE)
+                .where(MESSAGE.c.ticket_id == tickets.id, MESSAGE.c.author_kind == "agent",
+                       MESSAGE.c.created_at < end)
+                .scalar_subquery()
+            )
+            inner["agent_messages"] = case((or_(resolved, tickets.auto_replies > 0), agent_messages))
+        if "sla_first_response_compliance" in names:
+            due = tickets.first_response_due
+            flags["sla_fr_eligible"] = and_(due.is_not(None), or_(answered, due < end))
+            flags["sla_fr_met"] = and_(answered, tickets.first_response_at <= due)
+        if "sla_resolution_compliance" in names:
+            due = tickets.resolution_due
+            flags["sla_res_eligible"] = and_(due.is_not(None), or_(resolved, due < end))
+            flags["sla_res_met"] = and_(resolved, tickets.resolved_at <= due)
+        if names & {"one_touch_resolution_rate", "csat_response_rate"}:
+            flags["resolved"] = resolved
+        if "auto_reply_rate" in names:
+            flags["auto_replied"] = tickets.auto_replies > 0
+        if "complaint_rate" in names:
+            flags["complaint"] = tickets.kind == "complaint"
+        if "refund_return_request_rate" in names:
+            flags["refund_return"] = tickets.intent.in_(sorted(query.refund_return_intents))
+    inner.update({name: case((condition, 1), else_=0) for name, condition in flags.items()})
+
+    population = (
+        select(*(column.label(name) for name, column in inner.items()))
+        .select_from(query.with_agent(TICKET))
+        .where(*query.created_in_window())
+        .subquery("population")
+    )
+    p = population.c
+    sqlite_ranks = query.dialect == "sqlite" and bool(ranked)
+    if sqlite_ranks:
+        # SQLite has no percentile_cont: rank the values in each group (NULLs last, not counted) for the outer query.
+        partition = [p.g] if group is not None else None
+        windows = []
+        for d in ranked:
+            windows.append(func.row_number().over(partition_by=partition, order_by=p[d].asc().nulls_last())
+                           .label(f"{d}_rank"))
+            windows.append(func.count(p[d]).over(partition_by=partition).label(f"{d}_count"))
+        population = select(population, *windows).subquery("ranked")
+        p = population.c
+
+    columns: list[ColumnElement[Any]] = []
+    if not percentiles_only:
+        columns.append(func.count(p.one).label("tickets"))
+    for d in wanted_durations:
+        if not percentiles_only:
+            columns += [func.count(p[d]).label(f"{d}_n"), func.sum(p[d]).label(f"{d}_sum")]
+        for label, fraction in PERCENTILES.items():
+            if f"{d}_{label}" not in names:
+                continue
+            if sqlite_ranks:
+                value = _interpolated_percentile(p[d], p[f"{d}_rank"], p[f"{d}_count"], fraction)
+            else:
+                value = func.percentile_cont(fraction).within_group(p[d])
+            columns.append(value.label(f"{d}_{label}"))
+    for name in flags:
+        columns.append(func.coalesce(func.sum(p[name]), 0).label(name))
+    if "one_touch_resolution_rate" in names and not percentiles_only:
+        columns.append(_sum_of(and_(p.resolved == 1, p.agent_messages == 1)).label("one_touch"))
+    if "auto_reply_rate" in names and not percentiles_only:
+        columns.append(_sum_of(and_(p.auto_replied == 1, p.agent_messages == 0)).label("deflected"))
+    if not columns:
+        return {}
+    statement = select(*columns) if group is None else select(p.g, *columns).group_by(p.g)
+    return query.fetch(connection, statement)
+
+
+def _interpolated_percentile(
+    value: ColumnElement[Any], rank: ColumnElement[Any], count: ColumnElement[Any], fraction: float
+) -> ColumnElement[Any]:
+    """percentile_cont(fraction) over rows ranked 1..n by `value`: v[i] + (v[i+1] - v[i]) * f at i + f = p*(n-1)."""
+    position = literal(fraction, Float) * (count - 1)
+    floor = sql_cast(position, Integer)  # position >= 0 whenever n >= 1, so truncation is floor
+    low = func.max(case((rank == floor + 1, value)))
+    high = func.max(case((rank == floor + 2, value)))
+    return low + (func.coalesce(high, low) - low) * func.max(position - floor)
+
+
+def csat_aggregates(connection: Connection, query: MetricQuery) -> Aggregates:
+    """CSAT responses (score 1..5, given before `end`) to the tickets created in the window."""
+    source = query.with_agent(CSAT.join(TICKET, CSAT.c.ticket_id == tickets.id))
+    resolved_ticket = case((tickets.resolved_at < query.end, tickets.id))
+    columns = [
+        func.count(CSAT.c.score).label("csat_responses"),
+        func.coalesce(func.sum(CSAT.c.score), 0).label("csat_sum"),
+        func.count(distinct(resolved_ticket)).label("csat_resolved_responded"),
+    ]
+    where = [*query.created_in_window(), CSAT.c.created_at < query.end, CSAT.c.score.between(1, 5)]
+    return query.fetch(connection, query.grouped(columns, source, where))
+
+
+def message_aggregates(connection: Connection, query: MetricQuery) -> Aggregates:
+    """Customer messages created in the window, by their ticket's dimensions."""
+    source = query.with_agent(MESSAGE.outerjoin(TICKET, MESSAGE.c.ticket_id == tickets.id))
+    where = [
+        MESSAGE.c.created_at >= query.start, MESSAGE.c.created_at < query.end, MESSAGE.c.direction == "in",
+        *query.filter_clauses(),
+    ]
+    return query.fetch(connection, query.grouped([func.count().label("inbound_messages")], source, where))
+
+
+def backlog_aggregates(connection: Connection, query: MetricQuery) -> Aggregates:
+    """Tickets open at `end`, in total and by age bucket."""
+    end = query.end
+    columns: list[ColumnElement[Any]] = [func.count().label("backlog")]
+    for name, (minimum, maximum) in BACKLOG_BUCKETS.items():
+        conditions = []
+        if minimum is not None:  # age >= minimum  <=>  created_at <= end - minimum
+            conditions.append(tickets.created_at <= end - minimum)
+        if maximum is not None:  # age < maximum  <=>  created_at > end - maximum
+            conditions.append(tickets.created_at > end - maximum)
+        columns.append(_sum_of(and_(*conditions)).label(name))
+    open_at_end = or_(tickets.resolved_at.is_(None), tickets.resolved_at >= end)
+    where = [open_at_end, tickets.created_at < end, *query.filter_clauses()]
+    return query.fetch(connection, query.grouped(columns, query.with_agent(TICKET), where))

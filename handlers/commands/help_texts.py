@@ -1,0 +1,142 @@
+"""Usage lines, examples and the help text of manager commands (plain text; adapters render it).
+
+The parser takes its usage lines from here, so an error and `/kefu help` always show the same grammar.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final, Protocol
+
+from handlers.commands.errors import CommandError
+from handlers.commands.vocabulary import COMMAND_ALIASES, HELP_TOPICS
+
+
+@dataclass(frozen=True)
+class CommandHelp:
+    name: str
+    usage: str
+    summary: str
+    details: tuple[str, ...]
+    examples: tuple[str, ...]  # the first is the one shown in the overview
+    manager_note: str | None = None
+
+
+COMMAND_HELP: Final[dict[str, CommandHelp]] = {
+    "metrics": CommandHelp(
+        name="metrics",
+        usage="/metrics [today|24h|7d|30d|FROM..TO] [by intent|channel|region|agent|language|marketplace|sku]"
+        " [vs prev] [chart]",
+        summary="team numbers for a time window, optionally broken down, compared and charted",
+        details=(
+            "Window: today (default; since midnight in your timezone), yesterday, 24h, 7d, 30d, any Nh/Nd/Nw up to"
+            " 400 days,"
+            " or dates FROM..TO such as 2026-11-01..2026-11-15 (TO included).",
+            "by: intent, channel (source), region (country, geo), agent (assignee), language (lang),"
+            " marketplace (market, mp), sku (product).",
+            "vs prev (or compare) adds the window just before; chart adds a chart where images are supported.",
+            "Options go in any order. Chinese: 指标/数据, 今天, 昨天, 24小时, 7天/近7天, 30天,"
+            " 按地区/按渠道/按意图/按客服/按语言/按平台/按商品, 对比/环比, 图表.",
+        ),
+        examples=("/metrics 7d by intent", "/metrics today vs prev chart", "/指标 近7天 按地区 环比"),
+        manager_note="metrics by agent need the manager role",
+    ),
+    "sla": CommandHelp(
+        name="sla",
+        usage="/sla",
+        summary="open tickets at risk of breaching their SLA and those already breached, oldest first, with owners",
+        details=("At risk means due within the pre-breach window of the SLA policy.",),
+        examples=("/sla",),
+    ),
+    "alerts": CommandHelp(
+        name="alerts",
+        usage="/alerts | /alerts silence RULE [LABEL=VALUE…] DURATION [reason] | /alerts unsilence ID",
+        summary="firing alerts; silence a rule for a while or end a silence",
+        details=(
+            "LABEL is one of channel, intent, region, marketplace, severity, language, group.",
+            "DURATION: 30m, 2h, 1d, 1h30m … at most 30 days. Everything after it is the reason.",
+            "Chinese: 告警, 告警 静默 RULE 2小时 原因, 告警 取消静默 ID.",
+        ),
+        examples=("/alerts", "/alerts silence first_response_slow channel=slack 2h peak sale", "/alerts unsilence 12"),
+        manager_note="silence and unsilence need the manager role",
+    ),
+    "ticket": CommandHelp(
+        name="ticket",
+        usage="/ticket ID",
+        summary="a ticket's summary, messages and timeline",
+        details=("Chinese: 工单 ID.",),
+        examples=("/ticket 1042", "/工单 1042"),
+    ),
+    "agent": CommandHelp(
+        name="agent",
+        usage="/agent [@someone] [7d]",
+        summary="an agent's scorecard, yours when nobody is named; the window defaults to 7d",
+        details=('Any window /metrics accepts. Chinese: 客服 @某人 30天 ("@客服" at the start is the bot itself).',),
+        examples=("/agent", "/agent @alice 30d", "/客服 @张三 近7天"),
+        manager_note="another agent's scorecard needs the manager role",
+    ),
+}
+
+HELP_USAGE: Final[str] = "/kefu help [metrics|sla|alerts|ticket|agent]"
+OVERVIEW_USAGE: Final[str] = "/metrics, /sla, /alerts, /ticket ID, /agent, /kefu help"
+
+
+def usage_line(command: str) -> str:
+    """The usage line of a canonical command name ("metrics", "help", …)."""
+    if command == "help":
+        return HELP_USAGE
+    return COMMAND_HELP[command].usage
+
+
+class HelpCapabilities(Protocol):
+    """What help needs to know of a platform (an adapter's capabilities satisfy it; every field is optional)."""
+
+    slash_commands: bool
+    image_upload: bool
+
+
+def help_text(
+    topic: str | None = None, capabilities: HelpCapabilities | object | None = None, *, mention: str = "@kefu"
+) -> str:
+    """Plain-text help: every command with its usage line and one example, or one command in detail.
+
+    `topic` is a command name or alias ("metrics", "指标"). Where the platform has no slash commands
+    (`capabilities.slash_commands` false) examples are written as mentions ("@kefu /metrics 7d"); where it cannot
+    upload images the chart option is marked unavailable. Raises CommandError for an unknown topic.
+    """
+    slash = bool(getattr(capabilities, "slash_commands", True))
+    images = bool(getattr(capabilities, "image_upload", True))
+
+    def example(text: str) -> str:
+        return text if slash else f"{mention} {text}"
+
+    if topic is not None:
+        name = COMMAND_ALIASES.get(topic.casefold(), topic.casefold())
+        name = {"silence": "alerts", "unsilence": "alerts"}.get(name, name)
+        if name == "help":
+            return help_text(None, capabilities, mention=mention)
+        if name not in COMMAND_HELP:
+            raise CommandError(f'There is no help on "{topic}".', HELP_USAGE, word=topic)
+        entry = COMMAND_HELP[name]
+        lines = [f"{entry.usage}", f"{entry.summary[0].upper()}{entry.summary[1:]}."]
+        lines += entry.details
+        if entry.name == "metrics" and not images:
+            lines.append("Charts cannot be shown here; the numbers come as text.")
+        if entry.manager_note:
+            lines.append(f"Note: {entry.manager_note}.")
+        lines.append("Examples:")
+        lines += [f"  {example(text)}" for text in entry.examples]
+        return "\n".join(lines)
+
+    lines = ["kefu commands:"]
+    for name in HELP_TOPICS:
+        entry = COMMAND_HELP[name]
+        note = f" ({entry.manager_note})" if entry.manager_note else ""
+        lines.append(f"{entry.usage}")
+        lines.append(f"  {entry.summary}{note}. Example: {example(entry.examples[0])}")
+    lines.append(HELP_USAGE)
+    lines.append(f"  this help, or one command in detail. Example: {example('/kefu help metrics')}")
+    if not slash:
+        lines.append(f"Mention the bot first ({mention}), then the command.")
+    lines.append("Chinese words work too: 指标, 告警, 工单, 客服, 帮助.")
+    return "\n".join(lines)

@@ -1,0 +1,593 @@
+"""`parse_command`: one parser for manager commands from every platform, text in, typed command out.
+
+What it accepts, before the grammar of each command (see help_texts for that):
+- a leading "/" or none ("/metrics 7d", "metrics 7d"), and "/kefu CMD …" as a namespace ("/kefu help");
+- bot mentions first ("@kefu", "@客服", Slack's "<@U123>"), which DingTalk and WeCom put before the command;
+  "@客服" with the "@" is the bot, "客服" without it is the agent scorecard command;
+- any case, extra spaces, full-width characters (NFKC: "／metrics ７d"), Chinese words with or without spaces
+  ("/指标 近7天 按地区", "指标近7天按地区"), "7 days" as "7days";
+- "CMD help" as help on that command.
+
+Anything else raises `CommandError`, whose str() names the bad word, suggests a close word ("did you mean …?")
+and gives the usage line. An empty command (or a bare mention) is a request for help.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import unicodedata
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Final
+
+from handlers.commands.errors import CommandError
+from handlers.commands.help_texts import OVERVIEW_USAGE, usage_line
+from handlers.commands.parsed import (
+    AgentCommand,
+    AlertsListCommand,
+    AlertsSilenceCommand,
+    AlertsUnsilenceCommand,
+    HelpCommand,
+    MetricsCommand,
+    ParsedCommand,
+    SlaCommand,
+    TicketCommand,
+)
+from handlers.commands.time_windows import (
+    DATE_RANGE_SPACING_RE,
+    MAX_SILENCE,
+    UNIT_WORDS,
+    TimeWindow,
+    TimeWindowError,
+    parse_duration,
+    parse_window_word,
+)
+from handlers.commands.vocabulary import (
+    ALERT_SUBCOMMANDS,
+    BY_WORDS,
+    CHART_WORDS,
+    COMMAND_ALIASES,
+    COMPARE_WORDS,
+    DEFAULT_BOT_NAMES,
+    DEFAULT_METRIC_ALIASES,
+    DIMENSION_ALIASES,
+    DIMENSIONS,
+    HELP_TOPICS,
+    HELP_WORDS,
+    MATCHER_LABEL_ALIASES,
+    MATCHER_LABELS,
+    NAMESPACE_WORDS,
+    PREVIOUS_WORDS,
+    SELF_WORDS,
+    VS_WORDS,
+    WINDOW_EXAMPLES,
+    WINDOW_FILLER_WORDS,
+)
+
+MAX_COMMAND_LENGTH: Final[int] = 2000
+MAX_REASON_LENGTH: Final[int] = 1000
+MAX_NAME_LENGTH: Final[int] = 128
+
+# Words are separated by spaces and by the commas people type between options ("指标，7天、按地区").
+_WORD_RE: Final = re.compile(r"[^\s,、;]+")
+_INVISIBLE_RE: Final = re.compile("[\u200b\u200c\u200d\u2060\ufeff\u00ad]")
+_CJK_RE: Final = re.compile("[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+_CJK_WINDOW_RE: Final = re.compile(r"(?:最近|近|过去)?[0-9]{1,6}(?:个小时|小时|钟头|天|日|个星期|星期|周)")
+_ASCII_RUN_RE: Final = re.compile(r"[A-Za-z0-9_#.\-]+")
+_ID_RE: Final = re.compile(r"#?([0-9]{1,18})")
+_SLACK_MENTION_RE: Final = re.compile(r"<@([A-Za-z0-9_.\-]+)(?:\|[^>]*)?>")
+_RULE_RE: Final = re.compile(r"[\w.:/\-]{1,128}")
+_REASON_QUOTES: Final[str] = "\"'“”‘’「」『』"
+
+_TOP_WORDS: Final[frozenset[str]] = frozenset({"今天", "今日", "昨天", "昨日", "取消"})
+
+
+@dataclass(frozen=True)
+class _Word:
+    text: str  # as typed, after NFKC (case kept: names, rules and reasons keep theirs)
+    start: int  # offsets in the normalised text
+    end: int
+
+    @property
+    def key(self) -> str:
+        return self.text.casefold()
+
+
+def parse_command(
+    text: str,
+    *,
+    bot_names: Sequence[str] = DEFAULT_BOT_NAMES,
+    metric_aliases: Mapping[str, str] | None = None,
+) -> ParsedCommand:
+    """The typed command `text` asks for; raises CommandError (and nothing else) for anything it cannot parse.
+
+    `bot_names` are the mentions stripped from the start ("@kefu"); `metric_aliases` maps the metric words
+    /metrics accepts (casefolded) to metric names, by default `vocabulary.DEFAULT_METRIC_ALIASES`.
+    """
+    if len(text) > MAX_COMMAND_LENGTH:
+        raise CommandError(
+            f"That command is {len(text)} characters long; commands are at most {MAX_COMMAND_LENGTH}.", OVERVIEW_USAGE
+        )
+    source = normalise(text)
+    source = _strip_mentions(source, bot_names)
+    aliases = {k.casefold(): v for k, v in (metric_aliases or DEFAULT_METRIC_ALIASES).items()}
+    words = _without_slash(tokenise(source, extra_vocabulary=aliases))
+    if words and words[0].key in NAMESPACE_WORDS:
+        words = _without_slash(words[1:])
+    if not words:
+        return HelpCommand(None)
+    head, args = words[0], words[1:]
+    command = COMMAND_ALIASES.get(head.key)
+    if command is None:
+        raise _unknown_command(head)
+    if command != "help" and args and args[0].key in HELP_WORDS:
+        topic = {"silence": "alerts", "unsilence": "alerts"}.get(command, command)
+        if len(args) > 1:
+            raise _unexpected(args[1], usage_line("help"), after=f"{head.text} {args[0].text}")
+        return HelpCommand(topic)
+    if command == "metrics":
+        return _parse_metrics(args, aliases)
+    if command == "sla":
+        if args:
+            raise _unexpected(args[0], usage_line("sla"), after="/sla", note="/sla takes no options.")
+        return SlaCommand()
+    if command == "alerts":
+        return _parse_alerts(head, args, source)
+    if command == "silence":
+        return _parse_silence(head, args, source)
+    if command == "unsilence":
+        return _parse_unsilence(head, args)
+    if command == "ticket":
+        return _parse_ticket(head, args)
+    if command == "agent":
+        return _parse_agent(args)
+    return _parse_help(head, args)
+
+
+# -- normalising and splitting --------------------------------------------------------------------------------
+
+
+def normalise(text: str) -> str:
+    """NFKC (full-width to ASCII, ideographic space to space), no invisible characters, date ranges joined."""
+    text = unicodedata.normalize("NFKC", text)
+    text = _INVISIBLE_RE.sub("", text)
+    return DATE_RANGE_SPACING_RE.sub(r"\1..\3", text)
+
+
+def _strip_mentions(text: str, bot_names: Sequence[str]) -> str:
+    names = "|".join(re.escape(unicodedata.normalize("NFKC", n)) for n in bot_names if n)
+    pattern = re.compile(
+        rf"\s*(?:@(?:{names})(?=$|[\s,:;/!?])|<@[^>\s]*>)[\s,:;]*" if names else r"\s*<@[^>\s]*>[\s,:;]*",
+        re.IGNORECASE,
+    )
+    position = 0
+    while True:
+        match = pattern.match(text, position)
+        if not match or match.end() == position:
+            break
+        position = match.end()
+    # Keep offsets meaningful: blank the mentions out instead of cutting them.
+    return " " * position + text[position:]
+
+
+def tokenise(source: str, extra_vocabulary: Iterable[str] = ()) -> list[_Word]:
+    """Words separated by spaces or commas; Chinese runs split into known words; "7 days" joined into "7days"."""
+    vocabulary = _cjk_vocabulary(extra_vocabulary)
+    words: list[_Word] = []
+    for match in _WORD_RE.finditer(source):
+        word = _Word(match.group(), match.start(), match.end())
+        if _CJK_RE.search(word.text) and not word.text.startswith("@"):
+            words.extend(_segment(word, vocabulary) or [word])
+        else:
+            words.append(word)
+    joined: list[_Word] = []
+    for word in words:
+        previous = joined[-1] if joined else None
+        if previous and re.fullmatch(r"[0-9]{1,6}", previous.text) and word.key in UNIT_WORDS:
+            joined[-1] = _Word(previous.text + word.text, previous.start, word.end)
+        else:
+            joined.append(word)
+    return joined
+
+
+def _cjk_vocabulary(extra: Iterable[str]) -> tuple[str, ...]:
+    tables: list[Iterable[str]] = [
+        COMMAND_ALIASES,
+        DIMENSION_ALIASES,
+        BY_WORDS,
+        COMPARE_WORDS,
+        CHART_WORDS,
+        WINDOW_FILLER_WORDS,
+        SELF_WORDS,
+        ALERT_SUBCOMMANDS,
+        MATCHER_LABEL_ALIASES,
+        HELP_WORDS,
+        _TOP_WORDS,
+        extra,
+    ]
+    words = {w for table in tables for w in table if _CJK_RE.search(w)}
+    return tuple(sorted(words, key=len, reverse=True))
+
+
+def _segment(word: _Word, vocabulary: Sequence[str]) -> list[_Word] | None:
+    """Split a word with Chinese characters into known words ("指标近7天按地区"); None when it does not split."""
+    pieces: list[_Word] = []
+    text, i = word.text, 0
+    while i < len(text):
+        if text[i] == "@":
+            length = len(text) - i
+        else:
+            length = 0
+            window = _CJK_WINDOW_RE.match(text, i)
+            if window:
+                length = window.end() - i
+            for known in vocabulary:
+                if len(known) > length and text[i : i + len(known)].casefold() == known:
+                    length = len(known)
+                    break
+            run = _ASCII_RUN_RE.match(text, i)
+            if run and run.end() - i > length:
+                length = run.end() - i
+        if length == 0:
+            return None
+        pieces.append(_Word(text[i : i + length], word.start + i, word.start + i + length))
+        i += length
+    return pieces if len(pieces) > 1 else None
+
+
+def _without_slash(words: list[_Word]) -> list[_Word]:
+    """The words with the command's leading "/" removed ("/metrics" and "/ metrics" alike)."""
+    if not words or not words[0].text.startswith("/"):
+        return words
+    stripped = words[0].text.lstrip("/")
+    if not stripped:
+        return words[1:]
+    return [_Word(stripped, words[0].end - len(stripped), words[0].end), *words[1:]]
+
+
+# -- errors -----------------------------------------------------------------------------------------------------
+
+
+def _did_you_mean(word: str, vocabulary: Iterable[str]) -> str | None:
+    matches = difflib.get_close_matches(word.casefold(), sorted(set(vocabulary)), n=1, cutoff=0.6)
+    return matches[0] if matches else None
+
+
+def _with_hint(message: str, suggestion: str | None) -> str:
+    return f'{message} Did you mean "{suggestion}"?' if suggestion else message
+
+
+def _unknown_command(head: _Word) -> CommandError:
+    suggestion = _did_you_mean(head.key, [*COMMAND_ALIASES, *NAMESPACE_WORDS])
+    if suggestion is not None:
+        # English aliases ("alert") are suggested by their command's name ("/alerts"); Chinese ones as they are.
+        suggestion = f"/{COMMAND_ALIASES.get(suggestion, suggestion) if suggestion.isascii() else suggestion}"
+    else:
+        try:
+            if parse_window_word(head.text) is not None:
+                suggestion = f"/metrics {head.text}"
+        except TimeWindowError:
+            pass
+    message = _with_hint(f'Unknown command "{head.text}".', suggestion)
+    return CommandError(
+        f"{message} Type /kefu help for what I can do.", OVERVIEW_USAGE, word=head.text, suggestion=suggestion
+    )
+
+
+def _unexpected(word: _Word, usage: str, *, after: str, note: str = "") -> CommandError:
+    message = f'Unexpected "{word.text}" after "{after}".' + (f" {note}" if note else "")
+    return CommandError(message, usage, word=word.text)
+
+
+def _window_error(error: TimeWindowError, usage: str) -> CommandError:
+    return CommandError(error.message, usage, word=error.word, suggestion=error.suggestion)
+
+
+def _window(word: _Word, usage: str) -> TimeWindow | None:
+    try:
+        return parse_window_word(word.text)
+    except TimeWindowError as error:
+        raise _window_error(error, usage) from None
+
+
+def _is_window_ahead(args: Sequence[_Word], index: int) -> bool:
+    """Whether args[index] is a rolling window word (so a filler word before it, "last 7d", can be skipped)."""
+    if index >= len(args):
+        return False
+    try:
+        window = parse_window_word(args[index].text)
+    except TimeWindowError:
+        return False
+    return window is not None and window.kind == "rolling"
+
+
+def _once(seen: dict[str, str], option: str, typed: str, usage: str, what: str) -> None:
+    if option in seen:
+        raise CommandError(f'{what} given twice: "{seen[option]}" and "{typed}". Give one.', usage, word=typed)
+    seen[option] = typed
+
+
+# -- the commands -------------------------------------------------------------------------------------------------
+
+
+def _parse_metrics(args: Sequence[_Word], metric_aliases: Mapping[str, str]) -> MetricsCommand:
+    usage = usage_line("metrics")
+    seen: dict[str, str] = {}
+    window: TimeWindow | None = None
+    group_by: str | None = None
+    compare = chart = False
+    metric: str | None = None
+    i = 0
+    while i < len(args):
+        word, key = args[i], args[i].key
+        following = args[i + 1] if i + 1 < len(args) else None
+        if key in BY_WORDS:
+            if following is None:
+                raise CommandError(f'"{word.text}" needs a dimension: {", ".join(DIMENSIONS)}.', usage, word=word.text)
+            dimension = DIMENSION_ALIASES.get(following.key)
+            if dimension is None:
+                suggestion = _did_you_mean(following.key, DIMENSION_ALIASES)
+                message = _with_hint(f'Unknown dimension "{following.text}" after "{word.text}".', suggestion)
+                raise CommandError(
+                    f"{message} Dimensions: {', '.join(DIMENSIONS)}.", usage, word=following.text, suggestion=suggestion
+                )
+            _once(seen, "by", f"{word.text} {following.text}", usage, "A breakdown")
+            group_by = dimension
+            i += 2
+            continue
+        if key in VS_WORDS:
+            if following is None or following.key not in PREVIOUS_WORDS:
+                typed = f"{word.text} {following.text}" if following else word.text
+                raise CommandError(
+                    f'"{typed}" is not a comparison. Did you mean "vs prev"?', usage, word=typed, suggestion="vs prev"
+                )
+            _once(seen, "compare", f"{word.text} {following.text}", usage, "A comparison")
+            compare = True
+            i += 2
+            continue
+        if key in COMPARE_WORDS:
+            _once(seen, "compare", word.text, usage, "A comparison")
+            compare = True
+        elif key in CHART_WORDS:
+            _once(seen, "chart", word.text, usage, "chart")
+            chart = True
+        elif key in WINDOW_FILLER_WORDS and _is_window_ahead(args, i + 1):
+            pass
+        elif (parsed_window := _window(word, usage)) is not None:
+            _once(seen, "window", word.text, usage, "A time window")
+            window = parsed_window
+        elif key in metric_aliases:
+            _once(seen, "metric", word.text, usage, "A metric")
+            metric = metric_aliases[key]
+        else:
+            raise _unknown_metrics_word(word, metric_aliases, usage)
+        i += 1
+    return MetricsCommand(
+        window=window or TimeWindow.today(), group_by=group_by, compare_previous=compare, chart=chart, metric=metric
+    )
+
+
+def _unknown_metrics_word(word: _Word, metric_aliases: Mapping[str, str], usage: str) -> CommandError:
+    key = word.key
+    if key in DIMENSION_ALIASES:
+        suggestion: str | None = f"by {key}"
+    elif key in PREVIOUS_WORDS:
+        suggestion = "vs prev"
+    else:
+        vocabulary = [*WINDOW_EXAMPLES, "by", "vs", "prev", "previous", *COMPARE_WORDS, *CHART_WORDS, *metric_aliases]
+        suggestion = _did_you_mean(key, vocabulary)
+        if suggestion is None:
+            dimension = _did_you_mean(key, DIMENSION_ALIASES)
+            suggestion = f"by {dimension}" if dimension else None
+    message = _with_hint(f'Unknown word "{word.text}" in /metrics.', suggestion)
+    return CommandError(message, usage, word=word.text, suggestion=suggestion)
+
+
+def _parse_alerts(head: _Word, args: Sequence[_Word], source: str) -> ParsedCommand:
+    usage = usage_line("alerts")
+    if not args:
+        return AlertsListCommand()
+    sub_word, rest = args[0], args[1:]
+    if sub_word.key == "取消" and rest and rest[0].key == "静默":
+        sub_word, rest = _Word(sub_word.text + rest[0].text, sub_word.start, rest[0].end), rest[1:]
+    subcommand = ALERT_SUBCOMMANDS.get(sub_word.key)
+    if subcommand is None:
+        suggestion = _did_you_mean(sub_word.key, ALERT_SUBCOMMANDS)
+        message = _with_hint(f'Unknown word "{sub_word.text}" after "{head.text}".', suggestion)
+        raise CommandError(message, usage, word=sub_word.text, suggestion=suggestion)
+    if subcommand == "list":
+        if rest:
+            raise _unexpected(rest[0], usage, after=f"{head.text} {sub_word.text}")
+        return AlertsListCommand()
+    if subcommand == "silence":
+        return _parse_silence(sub_word, rest, source)
+    return _parse_unsilence(sub_word, rest)
+
+
+def _parse_silence(head: _Word, args: Sequence[_Word], source: str) -> ParsedCommand:
+    usage = usage_line("alerts")
+    args = _join_equals(args)
+    if args and args[0].key in HELP_WORDS and len(args) == 1:
+        return HelpCommand("alerts")
+    if not args:
+        raise CommandError(
+            f'"{head.text}" needs the RULE to silence and a DURATION, e.g. "/alerts silence first_response_slow 2h".',
+            usage,
+        )
+    rule_word = args[0]
+    if parse_duration(rule_word.text) is not None:
+        raise CommandError(
+            f'Missing RULE: "{rule_word.text}" is a duration; say which rule to silence first.',
+            usage,
+            word=rule_word.text,
+        )
+    if "=" in rule_word.text:
+        raise CommandError(
+            f'Missing RULE: "{rule_word.text}" is a label; the rule comes right after "{head.text}".',
+            usage,
+            word=rule_word.text,
+        )
+    if not _RULE_RE.fullmatch(rule_word.text):
+        raise CommandError(
+            f'"{rule_word.text}" is not a rule name (letters, digits, "_", ".", "-"; at most 128).',
+            usage,
+            word=rule_word.text,
+        )
+    matchers: dict[str, str] = {}
+    typed_labels: dict[str, str] = {}
+    i = 1
+    while i < len(args) and "=" in args[i].text:
+        label, value = _matcher(args[i], usage)
+        if label in matchers:
+            raise CommandError(
+                f'The label {label} is given twice: "{typed_labels[label]}" and "{args[i].text}".',
+                usage,
+                word=args[i].text,
+            )
+        matchers[label], typed_labels[label] = value, args[i].text
+        i += 1
+    if i >= len(args):
+        last = args[i - 1] if i > 1 else None
+        if last is not None and parse_duration(last.text.partition("=")[2]) is not None:
+            raise CommandError(
+                f'Missing DURATION: "{last.text}" reads as a label with the value '
+                f'"{last.text.partition("=")[2]}"; give the label a value, then the duration.',
+                usage,
+                word=last.text,
+            )
+        raise CommandError(
+            f'Missing DURATION: how long should "{rule_word.text}" be silenced? '
+            "Write 30m, 2h, 1d or 1h30m (at most 30 days).",
+            usage,
+        )
+    duration_word = args[i]
+    duration = parse_duration(duration_word.text)
+    if duration is None:
+        raise CommandError(
+            f'"{duration_word.text}" is not a DURATION; write 30m, 2h, 1d or 1h30m.', usage, word=duration_word.text
+        )
+    if duration <= timedelta(0):
+        raise CommandError(
+            f'A silence of "{duration_word.text}" would end at once; give at least 1m.', usage, word=duration_word.text
+        )
+    if duration > MAX_SILENCE:
+        raise CommandError(
+            f'"{duration_word.text}" is too long: a silence lasts at most 30 days.', usage, word=duration_word.text
+        )
+    reason: str | None = None
+    if i + 1 < len(args):
+        reason = source[args[i + 1].start :].strip().strip(_REASON_QUOTES).strip() or None
+        if reason is not None and len(reason) > MAX_REASON_LENGTH:
+            raise CommandError(f"The reason is {len(reason)} characters long; at most {MAX_REASON_LENGTH}.", usage)
+    return AlertsSilenceCommand(rule=rule_word.text, matchers=matchers, duration=duration, reason=reason)
+
+
+def _join_equals(args: Sequence[_Word]) -> list[_Word]:
+    """Join "channel = slack", "channel= slack" and "channel =slack" into one word "channel=slack"."""
+    joined: list[_Word] = []
+    for word in args:
+        previous = joined[-1] if joined else None
+        if previous is not None and (previous.text.endswith("=") or word.text.startswith("=")):
+            joined[-1] = _Word(previous.text + word.text, previous.start, word.end)
+        else:
+            joined.append(word)
+    return joined
+
+
+def _matcher(word: _Word, usage: str) -> tuple[str, str]:
+    typed_label, _, value = word.text.partition("=")
+    label = MATCHER_LABEL_ALIASES.get(typed_label.casefold())
+    if label is None:
+        if typed_label.casefold() == "rule":
+            raise CommandError(
+                f'"{word.text}": the rule comes right after "silence", not as a label.', usage, word=word.text
+            )
+        suggestion = _did_you_mean(typed_label, MATCHER_LABEL_ALIASES)
+        message = _with_hint(f'Unknown label "{typed_label}" in "{word.text}".', suggestion)
+        raise CommandError(
+            f"{message} Labels: {', '.join(MATCHER_LABELS)}.", usage, word=typed_label, suggestion=suggestion
+        )
+    value = value.strip(_REASON_QUOTES)
+    if not value:
+        raise CommandError(f'"{word.text}" has no value: write {typed_label}=VALUE.', usage, word=word.text)
+    if label == "severity" and value not in {"1", "2", "3"}:
+        raise CommandError(f'"{word.text}": severity is 1, 2 or 3.', usage, word=word.text)
+    if len(value) > MAX_NAME_LENGTH:
+        raise CommandError(
+            f'"{typed_label}=…" is too long: a value is at most {MAX_NAME_LENGTH} characters.', usage, word=typed_label
+        )
+    return label, value
+
+
+def _parse_unsilence(head: _Word, args: Sequence[_Word]) -> AlertsUnsilenceCommand:
+    usage = usage_line("alerts")
+    if not args:
+        raise CommandError(f'"{head.text}" needs the ID of the silence to end, e.g. "/alerts unsilence 12".', usage)
+    if len(args) > 1:
+        raise _unexpected(args[1], usage, after=f"{head.text} {args[0].text}")
+    return AlertsUnsilenceCommand(silence_id=_number(args[0], "silence ID", usage, 12))
+
+
+def _parse_ticket(head: _Word, args: Sequence[_Word]) -> TicketCommand:
+    usage = usage_line("ticket")
+    if not args:
+        raise CommandError(f'"{head.text}" needs a ticket ID, e.g. "/ticket 1042".', usage)
+    if len(args) > 1:
+        raise _unexpected(args[1], usage, after=f"{head.text} {args[0].text}")
+    return TicketCommand(ticket_id=_number(args[0], "ticket ID", usage, 1042))
+
+
+def _number(word: _Word, what: str, usage: str, example: int) -> int:
+    match = _ID_RE.fullmatch(word.text)
+    if not match or int(match.group(1)) == 0:
+        raise CommandError(f'The {what} is a number such as {example}, not "{word.text}".', usage, word=word.text)
+    return int(match.group(1))
+
+
+def _parse_agent(args: Sequence[_Word]) -> AgentCommand:
+    usage = usage_line("agent")
+    seen: dict[str, str] = {}
+    agent: str | None = None
+    window: TimeWindow | None = None
+    for i, word in enumerate(args):
+        slack = _SLACK_MENTION_RE.fullmatch(word.text)
+        if slack or word.text.startswith("@"):
+            name = slack.group(1) if slack else word.text[1:].rstrip(",，:;")
+            if not name or len(name) > MAX_NAME_LENGTH:
+                raise CommandError(f'"{word.text}" does not name an agent; write @name.', usage, word=word.text)
+            _once(seen, "agent", word.text, usage, "An agent")
+            agent = name
+        elif word.key in SELF_WORDS:
+            _once(seen, "agent", word.text, usage, "An agent")
+            agent = None
+        elif word.key in WINDOW_FILLER_WORDS and _is_window_ahead(args, i + 1):
+            continue
+        elif (parsed_window := _window(word, usage)) is not None:
+            _once(seen, "window", word.text, usage, "A time window")
+            window = parsed_window
+        else:
+            suggestion = _did_you_mean(word.key, [*WINDOW_EXAMPLES, *SELF_WORDS])
+            if suggestion is None and len(word.text) <= MAX_NAME_LENGTH:
+                suggestion = f"@{word.text}"
+            message = _with_hint(f'Unknown word "{word.text}" in /agent.', suggestion)
+            raise CommandError(message, usage, word=word.text, suggestion=suggestion)
+    return AgentCommand(agent=agent, window=window or TimeWindow.rolling(7, "d"))
+
+
+def _parse_help(head: _Word, args: Sequence[_Word]) -> HelpCommand:
+    usage = usage_line("help")
+    if not args:
+        return HelpCommand(None)
+    if len(args) > 1:
+        raise _unexpected(args[1], usage, after=f"{head.text} {args[0].text}")
+    topic = COMMAND_ALIASES.get(args[0].key)
+    if topic is None and args[0].key in NAMESPACE_WORDS:
+        return HelpCommand(None)
+    if topic is None:
+        suggestion = _did_you_mean(args[0].key, [*COMMAND_ALIASES, *HELP_TOPICS])
+        message = _with_hint(f'There is no help on "{args[0].text}".', suggestion)
+        raise CommandError(message, usage, word=args[0].text, suggestion=suggestion)
+    topic = {"silence": "alerts", "unsilence": "alerts", "help": None}.get(topic, topic)
+    return HelpCommand(topic)
