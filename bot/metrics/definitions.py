@@ -1,50 +1,51 @@
 """What each metric means: its name, label, unit and direction, and the one definition every caller shares.
 
 Window and "as of". A report covers the window [start, end): start inclusive, end exclusive, aware datetimes.
-The population is the tickets CREATED in the window (backlog and inbound messages excepted, see below). Every state
-is taken as it was at `end`: a ticket counts as answered when its first response came before `end`, resolved when
-`resolved_at` is before `end`, and only messages and CSAT responses created before `end` count. A past window
-therefore gives the same numbers today as later (stable baselines for alert rules).
+The population is the tickets CREATED in the window (backlog and inbound messages excepted, see below). Every
+state is taken as it was at `end`: a ticket counts as answered when its first response came before `end`,
+resolved when `resolved_at` is before `end`, and only messages and CSAT responses created before `end` count.
+A past window therefore gives the same numbers today as later (stable baselines for alert rules).
 
 Definitions (durations in seconds, rates in percent 0..100):
 
 - volume: tickets created in the window.
-- inbound_messages: customer messages (Message.direction = "in") created in the window, whatever the age of their
-  ticket; sliced by their ticket's dimensions (a message without a ticket falls in "(none)").
+- inbound_messages: customer messages (Message.direction = "in") created in the window, whatever the age of
+  their ticket; sliced by their ticket's dimensions (a message without a ticket falls in "(none)").
 - first_response_time_mean / _median / _p90: first_response_at - created_at over the tickets answered before
   `end`. `Ticket.first_response_at` is the first AGENT reply; auto-replies do not count.
 - resolution_time_mean / _median / _p90: resolved_at - created_at over the tickets resolved before `end`.
-  Percentiles interpolate linearly between closest ranks (PostgreSQL's percentile_cont): over the n values sorted
-  ascending v[0..n-1], p lies at position p*(n-1) = i + f and is v[i] + (v[i+1] - v[i]) * f. PostgreSQL computes
-  it with percentile_cont, SQLite (which has none) with ROW_NUMBER/COUNT window functions and the same arithmetic,
-  so both give identical numbers.
-- sla_first_response_compliance: of the tickets with a first_response_due that were answered before `end` or were
-  already overdue (unanswered, due before `end`), the share answered at or before their due time. Tickets not yet
-  due and unanswered are left out, as are tickets without a due time.
+  Percentiles interpolate linearly between closest ranks (PostgreSQL's percentile_cont): over the n values
+  sorted ascending v[0..n-1], p lies at position p*(n-1) = i + f and is v[i] + (v[i+1] - v[i]) * f. PostgreSQL
+  computes it with percentile_cont, SQLite (which has none) with ROW_NUMBER/COUNT window functions and the
+  same arithmetic, so both give identical numbers.
+- sla_first_response_compliance: of the tickets with a first_response_due that were answered before `end` or
+  were already overdue (unanswered, due before `end`), the share answered at or before their due time. Tickets
+  not yet due and unanswered are left out, as are tickets without a due time.
 - sla_resolution_compliance: the same with resolved_at and resolution_due.
 - one_touch_resolution_rate: resolved tickets with exactly one agent message (Message.author_kind = "agent",
   created before `end`) / resolved tickets.
-- backlog: tickets open at `end` (created before `end`, resolved_at empty or at/after `end`), whenever created:
-  the window's start does not apply. By age at `end`: backlog_under_4h (< 4 h), backlog_4h_to_24h
+- backlog: tickets open at `end` (created before `end`, resolved_at empty or at/after `end`), whenever
+  created: the window's start does not apply. By age at `end`: backlog_under_4h (< 4 h), backlog_4h_to_24h
   (4 h <= age < 24 h), backlog_1d_to_3d (24 h <= age < 72 h), backlog_over_3d (>= 72 h).
-- auto_reply_rate (deflection): tickets with at least one auto-reply (Ticket.auto_replies > 0) and no agent message
-  before `end` / tickets created.
+- auto_reply_rate (deflection): tickets with at least one auto-reply (Ticket.auto_replies > 0) and no agent
+  message before `end` / tickets created.
 - csat_mean: mean score (1..5; other values are ignored) of the CSAT responses given before `end` to the
   population's tickets; every response counts.
 - csat_response_rate: resolved tickets with at least one CSAT response / resolved tickets.
 - complaint_rate: tickets of kind "complaint" / tickets created.
 - refund_return_request_rate: tickets whose intent is in a configurable set (default
-  DEFAULT_REFUND_RETURN_INTENTS) / tickets created. PROVISIONAL: it counts intents until typed after-sales requests
-  exist, and will count those instead.
+  DEFAULT_REFUND_RETURN_INTENTS) / tickets created. PROVISIONAL: it counts intents until typed after-sales
+  requests exist, and will count those instead.
 - Auto-reply acceptance is not defined yet: it needs the suggestion-acceptance records of the replies issue.
 
-Values are None when their population is empty (no answered ticket, no resolved ticket, no eligible ticket...),
-never 0 by accident. Counts (volume, inbound_messages, backlog*) are 0 when nothing was counted: their true value.
+Values are None when their population is empty (no answered ticket, no resolved ticket, no eligible
+ticket...), never 0 by accident. Counts (volume, inbound_messages, backlog*) are 0 when nothing was counted:
+their true value.
 
-Slicing: `group_by` is one of DIMENSIONS (agent = the assignee's Agent.name, region = Ticket.region); one row per
-group that has any counted ticket or message, sorted by volume (descending), then name, the empty value last; the
-empty value is shown as NONE_GROUP, "(none)". `filters` ({dimension: value}) keep only the matching tickets; the
-value NONE_GROUP (or None) selects tickets where the dimension is empty.
+Slicing: `group_by` is one of DIMENSIONS (agent = the assignee's Agent.name, region = Ticket.region); one row
+per group that has any counted ticket or message, sorted by volume (descending), then name, the empty value
+last; the empty value is shown as NONE_GROUP, "(none)". `filters` ({dimension: value}) keep only the matching
+tickets; the value NONE_GROUP (or None) selects tickets where the dimension is empty.
 """
 
 from __future__ import annotations
@@ -88,12 +89,11 @@ def _definitions(*definitions: MetricDefinition) -> dict[str, MetricDefinition]:
 
 
 def _durations(name: str, label: str, what: str, over: str) -> list[MetricDefinition]:
+    statistics = {"mean": "Mean time", "median": "Median time", "p90": "90th percentile of the time"}
     return [
-        MetricDefinition(f"{name}_mean", f"{label} (mean)", "seconds", f"Mean time {what}, over {over}.", False),
-        MetricDefinition(f"{name}_median", f"{label} (median)", "seconds", f"Median time {what}, over {over}.",
-                         False),
-        MetricDefinition(f"{name}_p90", f"{label} (p90)", "seconds", f"90th percentile of the time {what}, over "
-                         f"{over}.", False),
+        MetricDefinition(f"{name}_{key}", f"{label} ({key})", "seconds", f"{words} {what}, over {over}.",
+                         False)
+        for key, words in statistics.items()
     ]
 
 
@@ -103,11 +103,12 @@ def _backlog(name: str, label: str, description: str) -> MetricDefinition:
 
 METRICS: dict[str, MetricDefinition] = _definitions(
     MetricDefinition("volume", "Tickets", "count", "Tickets created in the window.", None),
-    MetricDefinition("inbound_messages", "Inbound messages", "count", "Customer messages received in the window.",
-                     None, "messages"),
+    MetricDefinition("inbound_messages", "Inbound messages", "count",
+                     "Customer messages received in the window.", None, "messages"),
     *_durations("first_response_time", "First response time", "from ticket creation to the first agent reply",
                 "answered tickets"),
-    *_durations("resolution_time", "Resolution time", "from ticket creation to resolution", "resolved tickets"),
+    *_durations("resolution_time", "Resolution time", "from ticket creation to resolution",
+                "resolved tickets"),
     MetricDefinition("sla_first_response_compliance", "First response SLA met", "percent",
                      "Share of answered or overdue tickets answered by their first-response due time.", True),
     MetricDefinition("sla_resolution_compliance", "Resolution SLA met", "percent",
@@ -124,10 +125,11 @@ METRICS: dict[str, MetricDefinition] = _definitions(
     MetricDefinition("csat_mean", "CSAT", "score", "Mean customer satisfaction score (1-5).", True, "csat"),
     MetricDefinition("csat_response_rate", "CSAT response rate", "percent",
                      "Share of resolved tickets with a satisfaction response.", True, "csat"),
-    MetricDefinition("complaint_rate", "Complaint rate", "percent", "Share of tickets that are complaints.", False),
-    MetricDefinition("refund_return_request_rate", "Refund/return request rate", "percent",
-                     "Share of tickets about refunds, returns, damaged or wrong items (provisional: by intent).",
+    MetricDefinition("complaint_rate", "Complaint rate", "percent", "Share of tickets that are complaints.",
                      False),
+    MetricDefinition("refund_return_request_rate", "Refund/return request rate", "percent",
+                     "Share of tickets about refunds, returns, damaged or wrong items "
+                     "(provisional: by intent).", False),
 )
 
 

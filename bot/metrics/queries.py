@@ -1,10 +1,10 @@
 """The SQL of the metrics: one SQLAlchemy Core select per population, aggregated in the database.
 
 Four populations (see bot.metrics.definitions): the tickets created in the window, their CSAT responses, the
-inbound messages of the window, and the backlog at its end. Each query returns, per group, only sums and counts
-(additive: the total row adds the groups up) and, for the tickets, the duration percentiles (not additive: the
-total row asks for them again, ungrouped). Window predicates come first so that the created_at indexes bound the
-work by the window's size, not by the history's.
+inbound messages of the window, and the backlog at its end. Each query returns, per group, only sums and
+counts (additive: the total row adds the groups up) and, for the tickets, the duration percentiles (not
+additive: the total row asks for them again, ungrouped). Window predicates come first so that the created_at
+indexes bound the work by the window's size, not by the history's.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Float, Integer, Select, Table, and_, case, distinct, extract, func, literal, or_, select
+from sqlalchemy import Float, Integer, Select, Table, and_, case, distinct, func, literal, or_, select
 from sqlalchemy import cast as sql_cast
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql import FromClause
@@ -39,7 +39,7 @@ def dimension_column(dimension: str) -> ColumnElement[Any]:
 
 
 def filter_clause(dimension: str, value: object) -> ColumnElement[bool]:
-    """`dimension` equal to `value` (NONE_GROUP or None: empty); a MetricError names a value that cannot match."""
+    """`dimension` equal to `value` (NONE_GROUP or None: empty); MetricError for a value that cannot match."""
     column = dimension_column(dimension)
     if value is None or value == NONE_GROUP:
         return column.is_(None)
@@ -68,7 +68,7 @@ class MetricQuery:
         return MetricQuery(self.start, self.end, self.dialect, None, self.filters, self.refund_return_intents)
 
     def with_agent(self, base: FromClause) -> FromClause:
-        """`base` (which holds tickets) joined to the assignee's Agent row when slicing or filtering needs it."""
+        """`base` (holding tickets) joined to the assignee's Agent row when slicing or filtering needs it."""
         if self.group_by == "agent" or any(d == "agent" for d, _ in self.filters):
             return base.outerjoin(AGENT, tickets.assignee_id == AGENT.c.id)
         return base
@@ -86,11 +86,16 @@ class MetricQuery:
         """later - earlier in seconds, microsecond-exact on both databases."""
         if self.dialect == "sqlite":
             # Datetimes are 'YYYY-MM-DD HH:MM:SS.ffffff' text: whole seconds from strftime('%s'), microseconds
-            # from the fraction's six digits (julianday would round to milliseconds and differ from PostgreSQL).
-            whole = sql_cast(func.strftime("%s", later), Integer) - sql_cast(func.strftime("%s", earlier), Integer)
-            micros = sql_cast(func.substr(later, 21, 6), Integer) - sql_cast(func.substr(earlier, 21, 6), Integer)
-            return cast(ColumnElement[float], whole + micros / 1000000.0)
-        return sql_cast(extract("epoch", later - earlier), Float)
+            # from the fraction's six digits (julianday rounds to milliseconds, unlike PostgreSQL).
+            def seconds(at: ColumnElement[Any]) -> ColumnElement[int]:
+                return sql_cast(func.strftime("%s", at), Integer)
+
+            def micros(at: ColumnElement[Any]) -> ColumnElement[int]:
+                return sql_cast(func.substr(at, 21, 6), Integer)
+
+            whole = seconds(later) - seconds(earlier)
+            return cast(ColumnElement[float], whole + (micros(later) - micros(earlier)) / 1000000.0)
+        return cast(ColumnElement[float], func.date_part("epoch", later - earlier))  # float8, not numeric
 
     def fetch(self, connection: Connection, statement: Select[Any]) -> Aggregates:
         out: Aggregates = {}
@@ -117,12 +122,21 @@ def ticket_aggregates(
 ) -> Aggregates:
     """Sums and counts over the tickets created in the window (only those `names` need), and the percentiles.
 
-    With `percentiles_only`, just the duration percentiles `names` ask for (the total row of a grouped report).
+    With `percentiles_only`: just the duration percentiles `names` asks for (a grouped report's total row).
     """
     end = query.end
     answered = tickets.first_response_at < end
     resolved = tickets.resolved_at < end
     group = query.group_column()
+    # Agent messages per ticket, counted once for the window rather than probed ticket by ticket: a ticket's
+    # messages are never older than the ticket, so those of the window's tickets were created in the window.
+    agent_messages = (
+        select(MESSAGE.c.ticket_id, func.count().label("agent_messages"))
+        .where(MESSAGE.c.created_at >= query.start, MESSAGE.c.created_at < end,
+               MESSAGE.c.author_kind == "agent")
+        .group_by(MESSAGE.c.ticket_id)
+        .subquery("agent_messages")
+    )
     inner: dict[str, ColumnElement[Any]] = {} if group is None else {"g": group}
     inner["one"] = literal(1)
     wanted_durations = [d for d in DURATIONS if any(n.startswith(d) for n in names)]
@@ -138,13 +152,7 @@ def ticket_aggregates(
     flags: dict[str, ColumnElement[bool]] = {}
     if not percentiles_only:
         if names & {"one_touch_resolution_rate", "auto_reply_rate"}:
-            agent_messages = (
-                select(func.count()).select_from(MESSAGE)
-                .where(MESSAGE.c.ticket_id == tickets.id, MESSAGE.c.author_kind == "agent",
-                       MESSAGE.c.created_at < end)
-                .scalar_subquery()
-            )
-            inner["agent_messages"] = case((or_(resolved, tickets.auto_replies > 0), agent_messages))
+            inner["agent_messages"] = func.coalesce(agent_messages.c.agent_messages, 0)
         if "sla_first_response_compliance" in names:
             due = tickets.first_response_due
             flags["sla_fr_eligible"] = and_(due.is_not(None), or_(answered, due < end))
@@ -163,16 +171,19 @@ def ticket_aggregates(
             flags["refund_return"] = tickets.intent.in_(sorted(query.refund_return_intents))
     inner.update({name: case((condition, 1), else_=0) for name, condition in flags.items()})
 
+    source = query.with_agent(TICKET)
+    if "agent_messages" in inner:
+        source = source.outerjoin(agent_messages, agent_messages.c.ticket_id == tickets.id)
     population = (
         select(*(column.label(name) for name, column in inner.items()))
-        .select_from(query.with_agent(TICKET))
+        .select_from(source)
         .where(*query.created_in_window())
         .subquery("population")
     )
     p = population.c
     sqlite_ranks = query.dialect == "sqlite" and bool(ranked)
     if sqlite_ranks:
-        # SQLite has no percentile_cont: rank the values in each group (NULLs last, not counted) for the outer query.
+        # SQLite has no percentile_cont: rank the values in each group (NULLs last and not counted).
         partition = [p.g] if group is not None else None
         windows = []
         for d in ranked:
@@ -211,7 +222,7 @@ def ticket_aggregates(
 def _interpolated_percentile(
     value: ColumnElement[Any], rank: ColumnElement[Any], count: ColumnElement[Any], fraction: float
 ) -> ColumnElement[Any]:
-    """percentile_cont(fraction) over rows ranked 1..n by `value`: v[i] + (v[i+1] - v[i]) * f at i + f = p*(n-1)."""
+    """percentile_cont(fraction) over rows ranked 1..n by `value`: v[i] + (v[i+1] - v[i]) * f at i + f."""
     position = literal(fraction, Float) * (count - 1)
     floor = sql_cast(position, Integer)  # position >= 0 whenever n >= 1, so truncation is floor
     low = func.max(case((rank == floor + 1, value)))
@@ -234,7 +245,9 @@ def csat_aggregates(connection: Connection, query: MetricQuery) -> Aggregates:
 
 def message_aggregates(connection: Connection, query: MetricQuery) -> Aggregates:
     """Customer messages created in the window, by their ticket's dimensions."""
-    source = query.with_agent(MESSAGE.outerjoin(TICKET, MESSAGE.c.ticket_id == tickets.id))
+    source: FromClause = MESSAGE
+    if query.group_by is not None or query.filters:  # the tickets' dimensions serve only to slice or filter
+        source = query.with_agent(MESSAGE.outerjoin(TICKET, MESSAGE.c.ticket_id == tickets.id))
     where = [
         MESSAGE.c.created_at >= query.start, MESSAGE.c.created_at < query.end, MESSAGE.c.direction == "in",
         *query.filter_clauses(),

@@ -1,4 +1,4 @@
-"""Metric reports: validate a request, run the population queries once for all groups, turn sums into values."""
+"""Metric reports: validate a request, query each population once for all groups, turn sums into values."""
 
 from __future__ import annotations
 
@@ -60,7 +60,7 @@ class MetricReport:
         raise KeyError(f"no group {group!r} in this report")
 
 
-# ---- validation ------------------------------------------------------------------------------------------------
+# ---- validation --------------------------------------------------------------------------------------------
 
 
 def _check_time(name: str, value: object) -> datetime:
@@ -90,9 +90,9 @@ def _check_dimension(what: str, dimension: object) -> str:
     return dimension
 
 
-# ---- values from aggregates ------------------------------------------------------------------------------------
+# ---- values from aggregates --------------------------------------------------------------------------------
 
-_TICKET_COUNTS: dict[str, tuple[str, ...]] = {  # metric -> the ticket counts it is computed from (and reports)
+_TICKET_COUNTS: dict[str, tuple[str, ...]] = {  # metric -> the ticket counts it is computed from, and shows
     **{f"{d}_{s}": (f"{d}_n",) for d in DURATIONS for s in ("mean", *PERCENTILES)},
     "sla_first_response_compliance": ("sla_fr_met", "sla_fr_eligible"),
     "sla_resolution_compliance": ("sla_res_met", "sla_res_eligible"),
@@ -172,7 +172,7 @@ def _added_up(aggregates: Aggregates) -> dict[str, Any]:
     return total
 
 
-# ---- entry points ----------------------------------------------------------------------------------------------
+# ---- entry points ------------------------------------------------------------------------------------------
 
 
 @contextmanager
@@ -220,7 +220,8 @@ def compute_metrics(
     fetched: dict[str, Aggregates] = {}
     total_percentiles: dict[str, Any] = {}
     with _connection(engine_or_session) as connection:
-        query = MetricQuery(start, end, connection.dialect.name, group_by, checked, frozenset(refund_return_intents))
+        dialect = connection.dialect.name
+        query = MetricQuery(start, end, dialect, group_by, checked, frozenset(refund_return_intents))
         if "tickets" in sources:
             fetched["tickets"] = ticket_aggregates(connection, query, wanted)
         if "csat" in sources:
