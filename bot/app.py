@@ -122,6 +122,9 @@ class Kefu:
         self._worker_task: asyncio.Task[None] | None = None
         self._model_thread: threading.Thread | None = None
         self._closers: list[Callable[[], Awaitable[None]]] = []
+        # False: the aiohttp start-up hook starts the model loading; `serve` sets it and starts the loading
+        # itself once the HTTP server listens, so that /healthz answers from the first second.
+        self.defer_model_loading = False
 
     # ---- assembly ----------------------------------------------------------------------------------------
 
@@ -164,6 +167,13 @@ class Kefu:
         senders.update(self.extra_senders)
         return senders
 
+    def reply_channels(self) -> frozenset[str]:
+        """Customer channels that can deliver a reply now: webhook only with a callback URL."""
+        channels = set(self.extra_senders)
+        if self.settings.webhook_callback_url:
+            channels.add("webhook")
+        return frozenset(channels)
+
     def web_app(self) -> web.Application:
         from adapters.webhook.inbound import WebhookInbound
 
@@ -184,11 +194,18 @@ class Kefu:
         assert self.engine is not None
         self.outbox_worker = OutboxWorker(self.engine, self._senders(), self.settings.outbox, self.worker_id)
         self._worker_task = asyncio.create_task(self.outbox_worker.run(), name="kefu-outbox")
-        self._model_thread = threading.Thread(target=self._load_model, name="kefu-model-loader", daemon=True)
-        self._model_thread.start()
+        if not self.defer_model_loading:
+            self.start_model_loading()
         log.info(CHANNELS_LINE)
         if not self.settings.webhook_callback_url:
-            log.warning("KEFU_WEBHOOK_CALLBACK_URL is not set: replies to webhook customers cannot be delivered")
+            log.warning("KEFU_WEBHOOK_CALLBACK_URL is not set: webhook customers' questions go to agents as "
+                        "suggestions, and replies to them cannot be delivered")
+
+    def start_model_loading(self) -> None:
+        """Load the intent model in a background thread; the pipeline appears when it is done."""
+        if self._model_thread is None:
+            self._model_thread = threading.Thread(target=self._load_model, name="kefu-model-loader", daemon=True)
+            self._model_thread.start()
 
     def _load_model(self) -> None:
         started = time.perf_counter()
@@ -198,7 +215,8 @@ class Kefu:
             classifier = self.model_loader(self.settings, self.engine)
             worker = self.outbox_worker
             self.pipeline = Pipeline(self.engine, classifier, self.templates, self.settings,
-                                     on_enqueued=worker.notify if worker is not None else None)
+                                     on_enqueued=worker.notify if worker is not None else None,
+                                     reply_channels=self.reply_channels())
         except Exception as exc:
             self.model_error = f"{type(exc).__name__}: {exc}"
             log.error("the intent model failed to load: %s", self.model_error)
@@ -275,6 +293,7 @@ async def serve(settings: Settings, *, kefu: Kefu | None = None) -> None:
     """Run kefu until SIGTERM or SIGINT. Raises StartupError when it cannot start."""
     kefu = kefu or Kefu(settings)
     kefu.prepare()
+    kefu.defer_model_loading = True
     runner = web.AppRunner(kefu.web_app(), access_log=None, handle_signals=False)
     await runner.setup()
     try:
@@ -285,6 +304,7 @@ async def serve(settings: Settings, *, kefu: Kefu | None = None) -> None:
             raise StartupError(f"cannot listen on {settings.host}:{settings.port}: {exc.strerror}") from None
         log.info("listening on http://%s:%d (database %s)", settings.host, settings.port,
                  _redacted(settings.database_url))
+        kefu.start_model_loading()
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):

@@ -109,4 +109,6 @@ def configure_logging(
     root.addHandler(handler)
     root.setLevel(level.upper())
     # aiohttp's access log repeats what kefu's request log says; keep it for debugging only.
-    logging.getLogger("aiohttp.access").setLevel(logging.DEBUG if level == "debug" else logging.WARNING)
+    quiet = logging.DEBUG if level == "debug" else logging.WARNING
+    logging.getLogger("aiohttp.access").setLevel(quiet)
+    logging.getLogger("alembic.runtime.plugins").setLevel(quiet)

@@ -106,7 +106,10 @@ class Pipeline:
         *,
         detect_language: Callable[[str], LanguageGuess] | None = None,
         on_enqueued: Callable[[], None] | None = None,
+        reply_channels: frozenset[str] | None = None,
     ) -> None:
+        """`on_enqueued` is called (on the event loop) after outbound work was committed; `reply_channels` are
+        the customer channels that can deliver replies now (None: all), elsewhere FAQs are suggested, not sent."""
         if detect_language is None:
             from intents.language import detect_language as detect_language_default
 
@@ -117,6 +120,7 @@ class Pipeline:
         self.settings = settings
         self.detect_language = detect_language
         self.on_enqueued = on_enqueued
+        self.reply_channels = reply_channels
 
     # ---- async entry points ------------------------------------------------------------------------------
 
@@ -310,6 +314,7 @@ class Pipeline:
         replies = self.settings.replies
         if (
             prediction.kind == "faq"
+            and (self.reply_channels is None or inbound.channel in self.reply_channels)
             and prediction.confidence >= replies.auto_reply_min_confidence
             and ticket.auto_replies < replies.max_auto_replies_per_conversation
             and rendered is not None

@@ -80,7 +80,8 @@ class Ticket(SQLModel, table=True):
     created_at: datetime = _created()
     updated_at: datetime = _created()
     first_response_at: datetime | None = _utc()
-    resolved_at: datetime | None = _utc()
+    # Indexed for the backlog metric (bot.metrics): open tickets are found by `resolved_at IS NULL OR >= end`.
+    resolved_at: datetime | None = _utc(index=True)
     first_response_due: datetime | None = _utc(index=True)
     resolution_due: datetime | None = _utc(index=True)
     auto_replies: int = Field(default=0)

@@ -340,3 +340,15 @@ async def test_ingest_runs_in_a_thread_and_wakes_the_outbox(
     assert (await pipeline.ingest(message)).action == "auto_replied"
     assert (await pipeline.ingest(message)).action == "duplicate"
     assert woken == [1]  # a duplicate enqueues nothing, so it wakes nothing
+
+
+def test_a_faq_from_a_channel_that_cannot_deliver_replies_is_suggested_with_the_reply(
+    engine: Engine, classifier: FixedClassifier, settings: Settings
+) -> None:
+    pipeline = Pipeline(engine, classifier, FixedTemplates(), settings, reply_channels=frozenset({"webchat"}))
+    result = pipeline.ingest_sync(inbound(classifier.says("how long does shipping take?", "shipping_time")))
+
+    assert result.action == "suggested"
+    [item] = rows(engine, OutboxItem)
+    assert item.kind == "card"
+    assert card_from_payload(item.payload).suggested_reply == "Shipping takes 7 to 12 days."

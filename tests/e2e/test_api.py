@@ -85,6 +85,18 @@ async def test_a_chinese_not_received_complaint_opens_a_severity_1_ticket_and_a_
     assert callback_server.received == []  # nothing goes to the customer before an agent answers
 
 
+async def test_without_a_callback_url_a_faq_is_suggested_to_agents_instead_of_sent(start_kefu: Any) -> None:
+    kefu = await start_kefu(None)
+
+    answer = await (await kefu.post(message("¿dónde está mi pedido?", "no-callback"))).json()
+
+    assert (answer["intent"], answer["action"]) == ("order_status", "suggested")
+    with Session(kefu.engine) as session:
+        [item] = session.scalars(select(OutboxItem)).all()
+    assert (item.kind, item.channel) == ("card", "console")
+    assert card_from_payload(item.payload).suggested_reply  # the Spanish reply, ready for an agent to send
+
+
 async def test_a_duplicate_delivery_answers_duplicate_and_creates_nothing(
     start_kefu: Any, callback_server: CallbackServer
 ) -> None:

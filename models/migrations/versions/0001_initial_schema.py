@@ -158,6 +158,7 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_ticket_first_response_due'), ['first_response_due'], unique=False)
         batch_op.create_index(batch_op.f('ix_ticket_intent'), ['intent'], unique=False)
         batch_op.create_index(batch_op.f('ix_ticket_resolution_due'), ['resolution_due'], unique=False)
+        batch_op.create_index(batch_op.f('ix_ticket_resolved_at'), ['resolved_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_ticket_status'), ['status'], unique=False)
         batch_op.create_index(batch_op.f('ix_ticket_updated_at'), ['updated_at'], unique=False)
 
@@ -317,6 +318,7 @@ def downgrade() -> None:
     with op.batch_alter_table('ticket', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_ticket_updated_at'))
         batch_op.drop_index(batch_op.f('ix_ticket_status'))
+        batch_op.drop_index(batch_op.f('ix_ticket_resolved_at'))
         batch_op.drop_index(batch_op.f('ix_ticket_resolution_due'))
         batch_op.drop_index(batch_op.f('ix_ticket_intent'))
         batch_op.drop_index(batch_op.f('ix_ticket_first_response_due'))
