@@ -6,9 +6,9 @@ Adapters turn platform payloads into `Inbound`, `Action` and `CommandRequest`; t
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 IngestAction = Literal["auto_replied", "suggested", "duplicate"]
 
@@ -85,6 +85,21 @@ class Card:
     buttons: tuple[CardButton, ...] = ()
     ticket_id: int | None = None
     footer: str | None = None
+    language: str | None = None  # the customer's language, for translation into the team's
+    suggestion_id: int | None = None  # the Suggestion row behind suggested_reply (shadow-mode bookkeeping)
+
+
+def card_to_payload(card: Card) -> dict[str, Any]:
+    """A card as the JSON-able dict stored in an outbox item's payload."""
+    return asdict(card)
+
+
+def card_from_payload(payload: dict[str, Any]) -> Card:
+    """The card stored by `card_to_payload`, as team-channel senders rebuild it."""
+    data = dict(payload)
+    data["fields"] = tuple(CardField(**f) for f in data.get("fields", ()))
+    data["buttons"] = tuple(CardButton(**b) for b in data.get("buttons", ()))
+    return Card(**data)
 
 
 @dataclass(frozen=True)

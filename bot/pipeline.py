@@ -26,8 +26,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from bot.logs import request_id_var
-from bot.messages import Card, CardButton, CardField, Inbound, IngestResult, Reply
+from bot.messages import Card, CardButton, CardField, Inbound, IngestResult, Reply, card_to_payload
 from bot.outbox import enqueue
+from bot.replies import ReplyComposer, ReplyDecision
+from bot.reply_policy import PairChange, ReplyPolicy, policy_config, shipped_faq_intents
 from bot.settings import Settings
 from models.db import session_scope, utcnow
 from models.tables import Customer, Message, Ticket
@@ -35,7 +37,7 @@ from models.tables import Customer, Message, Ticket
 if TYPE_CHECKING:
     from intents.classifier import Prediction
     from intents.language import LanguageGuess
-    from knowledge.templates import RenderedReply
+    from knowledge.faq import FaqIndex
 
 log = logging.getLogger("kefu.pipeline")
 
@@ -75,25 +77,6 @@ def choose_language(guess: LanguageGuess, stated: str | None) -> str | None:
     return stated or guess.code
 
 
-def card_to_payload(card: Card) -> dict[str, Any]:
-    """A card as the JSON-able dict stored in an outbox item's payload."""
-    return asdict(card)
-
-
-def card_from_payload(payload: dict[str, Any]) -> Card:
-    """The card stored by `card_to_payload`, as team-channel senders rebuild it."""
-    data = dict(payload)
-    data["fields"] = tuple(CardField(**f) for f in data.get("fields", ()))
-    data["buttons"] = tuple(CardButton(**b) for b in data.get("buttons", ()))
-    return Card(**data)
-
-
-@dataclass(frozen=True)
-class _Decision:
-    action: str  # auto_replied | suggested
-    rendered: RenderedReply | None
-
-
 class Pipeline:
     """Ingests customer messages and agent replies; see the module docstring."""
 
@@ -107,6 +90,8 @@ class Pipeline:
         detect_language: Callable[[str], LanguageGuess] | None = None,
         on_enqueued: Callable[[], None] | None = None,
         reply_channels: frozenset[str] | None = None,
+        policy: ReplyPolicy | None = None,
+        faq: FaqIndex | None = None,
     ) -> None:
         """`on_enqueued` is called (on the event loop) after outbound work was committed; `reply_channels` are
         the customer channels that can deliver replies now (None: all), elsewhere FAQs are suggested, not sent."""
@@ -121,6 +106,10 @@ class Pipeline:
         self.detect_language = detect_language
         self.on_enqueued = on_enqueued
         self.reply_channels = reply_channels
+        if policy is None:
+            policy = ReplyPolicy(policy_config(settings.replies, shipped_faq_intents()))
+        self.policy = policy
+        self.composer = ReplyComposer(templates, policy, settings.replies, faq)  # type: ignore[arg-type]
 
     # ---- async entry points ------------------------------------------------------------------------------
 
@@ -130,8 +119,9 @@ class Pipeline:
             self._notify()
         return result
 
-    async def record_agent_reply(self, ticket_id: int, agent_name: str, text: str) -> Message:
-        message = await asyncio.to_thread(self.record_agent_reply_sync, ticket_id, agent_name, text)
+    async def record_agent_reply(self, ticket_id: int, agent_name: str, text: str,
+                                 suggestion_id: int | None = None) -> Message:
+        message = await asyncio.to_thread(self.record_agent_reply_sync, ticket_id, agent_name, text, suggestion_id)
         self._notify()
         return message
 
@@ -204,9 +194,11 @@ class Pipeline:
                    Ticket.status != "resolved")
             .order_by(Ticket.id.desc())  # type: ignore[union-attr]
         ).first()
+        complaint_after_auto = False
         if ticket is None:
             ticket = self._open_ticket(session, inbound, customer, conversation_id, language, prediction, now)
         else:
+            complaint_after_auto = self._complaint_after_auto(session, ticket, prediction)
             self._follow_up(ticket, language, prediction, now)
         message = Message(
             ticket_id=ticket.id, channel=inbound.channel, channel_message_id=inbound.channel_message_id,
@@ -218,18 +210,50 @@ class Pipeline:
         session.flush()  # IntegrityError here: the message was stored meanwhile → duplicate
         assert message.id is not None and ticket.id is not None
 
-        decision = self._decide(ticket, customer, inbound, language, prediction)
+        variables = self._variables(ticket, customer, inbound)
+        candidate = self.composer.candidate(
+            intent=prediction.intent, kind=prediction.kind, language=language, variables=variables,
+            marketplace=inbound.marketplace, text=inbound.text,
+        )
+        decision = self.composer.decide(
+            session, candidate, confidence=float(prediction.confidence), customer_language=language,
+            can_deliver=self.reply_channels is None or inbound.channel in self.reply_channels,
+            auto_replies_so_far=ticket.auto_replies, complaint_after_auto=complaint_after_auto,
+        )
         if decision.action == "auto_replied":
-            assert decision.rendered is not None and decision.rendered.text is not None
-            self._auto_reply(session, ticket, inbound, conversation_id, message, decision.rendered, now)
+            self._auto_reply(session, ticket, inbound, conversation_id, message, decision, now)
         else:
             self._suggest(session, ticket, customer, inbound, message, language, guess, prediction, decision)
         session.add(ticket)
         return IngestResult(
             ticket_id=ticket.id, message_id=message.id, intent=prediction.intent,
-            confidence=float(prediction.confidence), language=language,
-            action="auto_replied" if decision.action == "auto_replied" else "suggested",
+            confidence=float(prediction.confidence), language=language, action=decision.action,
         )
+
+    def _complaint_after_auto(self, session: Session, ticket: Ticket, prediction: Prediction) -> bool:
+        """A complaint right after an auto-reply: never auto-reply again here, and count it against the pair."""
+        if prediction.kind != "complaint" or ticket.auto_replies == 0:
+            return False
+        last_out = session.scalars(
+            select(Message).where(Message.ticket_id == ticket.id, Message.direction == "out")
+            .order_by(Message.id.desc())  # type: ignore[union-attr]
+        ).first()
+        if last_out is None or last_out.author_kind != "bot" or not last_out.intent:
+            return False
+        change = self.policy.record_negative_after_auto(session, last_out.intent, last_out.language)
+        if change is not None:
+            self.announce_pair_change(session, change)
+        return True
+
+    def announce_pair_change(self, session: Session, change: PairChange) -> None:
+        """Tell the team channel that an intent × language pair was promoted to or demoted from auto-reply."""
+        verb = "now answered automatically" if change.new_mode == "auto" else "back to suggestions for agents"
+        card = Card(kind="notice", title=f"Auto-reply: {change.intent} in {change.language} is {verb}",
+                    body=f"{change.old_mode} → {change.new_mode}: {change.reason}.")
+        triage = self.settings.triage
+        stamp = utcnow().strftime("%Y%m%dT%H%M%S%f")
+        enqueue(session, dedup_key=f"notice:pair:{change.intent}.{change.language}:{stamp}", kind="card",
+                channel=triage.channel, target=triage.target, payload=card_to_payload(card))
 
     def _lock_customer(self, session: Session, inbound: Inbound, now: datetime) -> Customer:
         """Get or create the customer (race-safe), refresh what the channel states about them, and hold the row
@@ -288,6 +312,11 @@ class Pipeline:
             log.info("ticket %s escalated to severity %d", ticket.id, ticket.severity, extra={"ticket_id": ticket.id})
         if ticket.status == "pending":
             ticket.status = "open"  # the customer answered: the ticket needs attention again
+            if ticket.first_response_at is None:
+                # Only the bot answered so far: a person owes a first response from now on.
+                ticket.first_response_due = min(
+                    d for d in (self._due_times(ticket.severity, now)[0], ticket.resolution_due) if d is not None
+                )
         ticket.language = ticket.language or language
         ticket.updated_at = now
 
@@ -302,56 +331,45 @@ class Pipeline:
         }
         return {k: v for k, v in values.items() if v is not None}
 
-    def _decide(
-        self, ticket: Ticket, customer: Customer, inbound: Inbound, language: str | None, prediction: Prediction
-    ) -> _Decision:
-        rendered = None
-        if prediction.intent != UNKNOWN_INTENT:
-            rendered = self.templates.render(
-                prediction.intent, language or self.settings.replies.default_language,
-                self._variables(ticket, customer, inbound), marketplace=inbound.marketplace,
-            )
-        replies = self.settings.replies
-        if (
-            prediction.kind == "faq"
-            and (self.reply_channels is None or inbound.channel in self.reply_channels)
-            and prediction.confidence >= replies.auto_reply_min_confidence
-            and ticket.auto_replies < replies.max_auto_replies_per_conversation
-            and rendered is not None
-            and rendered.text is not None
-        ):
-            return _Decision("auto_replied", rendered)
-        return _Decision("suggested", rendered)
-
     def _auto_reply(
         self, session: Session, ticket: Ticket, inbound: Inbound, conversation_id: str, message: Message,
-        rendered: RenderedReply, now: datetime,
+        decision: ReplyDecision, now: datetime,
     ) -> None:
-        assert ticket.id is not None and rendered.text is not None
+        candidate = decision.candidate
+        assert ticket.id is not None and decision.text is not None and candidate is not None
         reply = Reply(ticket_id=ticket.id, conversation_id=conversation_id, customer_id=inbound.customer.id,
-                      text=rendered.text, language=rendered.language, kind="auto_reply")
+                      text=decision.text, language=candidate.language, kind="auto_reply")
+        # The bot message's intent is the policy pair's key, so a complaint that follows can be held against it.
         session.add(Message(
             ticket_id=ticket.id, channel=inbound.channel, direction="out", author_kind="bot", author="kefu",
-            text=rendered.text, language=rendered.language, intent=message.intent, created_at=now,
+            text=decision.text, language=candidate.language, intent=candidate.key, created_at=now,
         ))
         enqueue(session, dedup_key=f"reply:{message.id}", kind="reply", channel=inbound.channel,
                 target=conversation_id, payload=asdict(reply), ticket_id=ticket.id)
+        self.policy.record_auto_sent(session, candidate.key, message.language)
         ticket.auto_replies += 1
-        ticket.first_response_at = ticket.first_response_at or now
-        ticket.status = "pending"  # answered; waiting on the customer
+        # Auto-replies are not a first response (that is a person's); the ticket waits on the customer.
+        ticket.status = "pending"
 
     def _suggest(
         self, session: Session, ticket: Ticket, customer: Customer, inbound: Inbound, message: Message,
         language: str | None, guess: LanguageGuess, prediction: Prediction, decision: _Decision,
     ) -> None:
-        card = self._triage_card(ticket, customer, inbound, language, guess, prediction, decision.rendered)
+        suggestion_id = None
+        if decision.text is not None and decision.candidate is not None:
+            assert ticket.id is not None and message.id is not None
+            suggestion_id = self.policy.record_suggestion(
+                session, ticket_id=ticket.id, message_id=message.id, intent=decision.candidate.key,
+                language=language, mode=decision.mode, text=decision.text,
+            ).id
+        card = self._triage_card(ticket, customer, inbound, language, guess, prediction, decision, suggestion_id)
         triage = self.settings.triage
         enqueue(session, dedup_key=f"card:{ticket.id}:{message.id}", kind="card", channel=triage.channel,
                 target=triage.target, payload=card_to_payload(card), ticket_id=ticket.id)
 
     def _triage_card(
         self, ticket: Ticket, customer: Customer, inbound: Inbound, language: str | None, guess: LanguageGuess,
-        prediction: Prediction, rendered: RenderedReply | None,
+        prediction: Prediction, decision: ReplyDecision, suggestion_id: int | None,
     ) -> Card:
         assert ticket.id is not None
         intent_text = f"{prediction.intent} ({prediction.confidence:.2f})"
@@ -375,26 +393,32 @@ class Pipeline:
                              ("Order", inbound.order_id or ticket.order_id), ("SKU", inbound.sku or ticket.sku)):
             if value:
                 fields.append(CardField(label, value))
-        suggested = rendered.text if rendered is not None else None
-        if rendered is not None and rendered.text is None and rendered.missing:
-            fields.append(CardField("Missing for the suggested reply", ", ".join(rendered.missing)))
+        candidate = decision.candidate
+        suggested = decision.text
+        if candidate is not None and candidate.text is None and candidate.missing:
+            fields.append(CardField("Missing for the suggested reply", ", ".join(candidate.missing)))
         team_language = self.settings.replies.team_language
-        if suggested and rendered is not None and rendered.language != team_language:
-            in_team = self.templates.render(prediction.intent, team_language,
-                                            self._variables(ticket, customer, inbound), inbound.marketplace)
-            if in_team is not None and in_team.text:
-                fields.append(CardField(f"Suggested reply ({team_language})", in_team.text))
+        if suggested and candidate is not None and candidate.language.split("-")[0] != team_language.split("-")[0]:
+            if candidate.source.startswith("template:"):
+                in_team = self.composer.in_language(candidate.key, team_language,
+                                                    self._variables(ticket, customer, inbound), inbound.marketplace)
+                if in_team:
+                    fields.append(CardField(f"Suggested reply ({team_language})", in_team))
+        fields.append(CardField("Auto-reply", f"{decision.mode}: {decision.reason}"))
         return Card(
             kind="triage", title=f"Ticket #{ticket.id}: {ticket.intent} · severity {ticket.severity}",
             body=inbound.text, severity=ticket.severity, fields=tuple(fields), suggested_reply=suggested,
-            buttons=TRIAGE_BUTTONS, ticket_id=ticket.id,
+            buttons=TRIAGE_BUTTONS, ticket_id=ticket.id, language=language, suggestion_id=suggestion_id,
             footer=None if suggested else "No suggested reply: write one with Edit.",
         )
 
     # ---- agent replies -----------------------------------------------------------------------------------
 
-    def record_agent_reply_sync(self, ticket_id: int, agent_name: str, text: str) -> Message:
-        """Store an agent's reply on a ticket and queue it to the customer; the first one sets first_response_at."""
+    def record_agent_reply_sync(self, ticket_id: int, agent_name: str, text: str,
+                                suggestion_id: int | None = None) -> Message:
+        """Store an agent's reply on a ticket and queue it to the customer; the first one sets first_response_at.
+        With `suggestion_id`, the reply answers that suggestion: sent unchanged (accepted) or edited, which the
+        reply policy counts for shadow-mode promotion."""
         if not text.strip():
             raise ValueError("an agent reply needs text")
         now = utcnow()
@@ -410,8 +434,12 @@ class Pipeline:
             session.flush()
             reply = Reply(ticket_id=ticket_id, conversation_id=ticket.conversation_id,
                           customer_id=customer.external_id, text=text, language=ticket.language, kind="agent_reply")
-            enqueue(session, dedup_key=f"agent_reply:{message.id}", kind="agent_reply", channel=ticket.channel,
+            enqueue(session, dedup_key=f"agent_reply:{message.id}", kind="reply", channel=ticket.channel,
                     target=ticket.conversation_id, payload=asdict(reply), ticket_id=ticket_id)
+            if suggestion_id is not None:
+                change = self.policy.record_outcome(session, suggestion_id, text, actor=f"agent:{agent_name}")
+                if change is not None:
+                    self.announce_pair_change(session, change)
             ticket.first_response_at = ticket.first_response_at or now
             ticket.status = "open"
             ticket.updated_at = now

@@ -218,7 +218,7 @@ def pair_statuses(session: Session, policy: ReplyPolicy, intents: Mapping[str, s
 def shipped_faq_intents() -> frozenset[str]:
     """The starter catalogue's FAQ intents for which kefu ships (and tests) templates: `auto` by default."""
     from intents.catalogue import starter_catalogue
-    from knowledge.templates import TemplateLibrary, shipped_templates_dir
+    from knowledge.templates import shipped_templates_dir
 
-    shipped = TemplateLibrary.load(shipped_templates_dir()).intents()
-    return frozenset(intent.name for intent in starter_catalogue() if intent.kind == "faq" and intent.name in shipped)
+    templated = {path.name.split(".")[0] for path in shipped_templates_dir().glob("*.j2")}
+    return frozenset(i.name for i in starter_catalogue() if i.kind == "faq" and i.name in templated)

@@ -26,7 +26,7 @@ import yaml
 
 from intents.embedders import Embedder
 
-_ID = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
+_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")  # no ".": reply modes are keyed "faq:<id>.<lang>"
 _LANG = re.compile(r"^[a-z]{2,3}(-[a-z0-9]{2,8})*$")
 MAX_TEXT = 4000
 
@@ -65,7 +65,7 @@ def normalise_language(code: str) -> str:
 
 def _check_entry(raw: FaqEntry, where: str) -> FaqEntry:
     if not _ID.match(raw.id):
-        raise FaqError(f"{where}: field 'id': expected lower-case letters, digits, '_', '.', '-' (got {raw.id!r})")
+        raise FaqError(f"{where}: field 'id': expected lower-case letters, digits, '_' and '-' (got {raw.id!r})")
     questions = tuple(dict.fromkeys(q.strip() for q in raw.questions if q.strip()))
     if not questions:
         raise FaqError(f"{where} entry {raw.id!r}: field 'questions': at least one question is needed")

@@ -18,7 +18,9 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from bot.messages import CustomerInfo, Inbound
-from bot.pipeline import Pipeline, TicketNotFound, card_from_payload
+from bot.messages import card_from_payload
+from bot.replies import DEFAULT_FOOTERS
+from bot.pipeline import Pipeline, TicketNotFound
 from bot.settings import ReplySettings, Settings
 from intents.classifier import Prediction
 from models.tables import Customer, Message, OutboxItem, Ticket
@@ -152,12 +154,14 @@ def test_a_confident_faq_is_auto_replied_in_the_customers_language(
     [item] = rows(engine, OutboxItem)
     assert (item.kind, item.channel, item.target, item.dedup_key) == ("reply", "webhook", "cust-1",
                                                                       f"reply:{result.message_id}")
+    sent = "Tu pedido A-7 está en camino.\n\n" + DEFAULT_FOOTERS["es"]  # says it is automatic, in Spanish
     assert item.payload == {"ticket_id": result.ticket_id, "conversation_id": "cust-1", "customer_id": "cust-1",
-                            "text": "Tu pedido A-7 está en camino.", "language": "es", "kind": "auto_reply"}
+                            "text": sent, "language": "es", "kind": "auto_reply"}
     bot_messages = rows(engine, Message, Message.direction == "out")
-    assert [(m.author_kind, m.text) for m in bot_messages] == [("bot", "Tu pedido A-7 está en camino.")]
+    assert [(m.author_kind, m.text) for m in bot_messages] == [("bot", sent)]
     ticket = rows(engine, Ticket)[0]
-    assert ticket.auto_replies == 1 and ticket.status == "pending" and ticket.first_response_at is not None
+    # Answered by the bot: waiting on the customer; a person's first response is still to come.
+    assert ticket.auto_replies == 1 and ticket.status == "pending" and ticket.first_response_at is None
 
 
 def test_an_unsure_faq_or_one_missing_a_variable_is_suggested_not_sent(
@@ -310,7 +314,7 @@ def test_an_agent_reply_is_queued_and_sets_first_response_once(
     ticket = rows(engine, Ticket)[0]
     assert answered_at is not None and ticket.first_response_at == answered_at
     assert ticket.status == "open"
-    replies = rows(engine, OutboxItem, OutboxItem.kind == "agent_reply")
+    replies = rows(engine, OutboxItem, OutboxItem.kind == "reply")
     assert [(i.dedup_key, i.payload["text"], i.payload["kind"]) for i in replies] == [
         (f"agent_reply:{first.id}", "Sorry! A replacement is on its way.", "agent_reply"),
         (f"agent_reply:{first.id + 1}", "Tracking number: LX123", "agent_reply"),

@@ -23,7 +23,7 @@ Definitions (durations in seconds, rates in percent 0..100):
   not yet due and unanswered are left out, as are tickets without a due time.
 - sla_resolution_compliance: the same with resolved_at and resolution_due.
 - one_touch_resolution_rate: resolved tickets with exactly one agent message (Message.author_kind = "agent",
-  created before `end`) / resolved tickets.
+  created before `end`; a ticket's messages are taken to be no older than the ticket) / resolved tickets.
 - backlog: tickets open at `end` (created before `end`, resolved_at empty or at/after `end`), whenever
   created: the window's start does not apply. By age at `end`: backlog_under_4h (< 4 h), backlog_4h_to_24h
   (4 h <= age < 24 h), backlog_1d_to_3d (24 h <= age < 72 h), backlog_over_3d (>= 72 h).

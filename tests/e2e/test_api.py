@@ -16,7 +16,7 @@ from sqlmodel import Session
 
 from adapters.webhook.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
 from bot.api_token import resolve_api_credentials
-from bot.pipeline import card_from_payload
+from bot.messages import card_from_payload
 from bot.settings import Settings
 from models.tables import OutboxItem, Ticket
 from tests.e2e.conftest import API_SECRET, API_TOKEN, row_counts, wait_until

@@ -26,9 +26,12 @@ Population (created in [start, end)): T1 T2 T3 T4 T5 T6 T7 T8 T11 = 9 tickets (E
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import random
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
+import numpy as np
 import pytest
 from sqlalchemy.engine import Engine
 
@@ -37,6 +40,7 @@ from bot.metrics import (
     METRICS,
     NONE_GROUP,
     MetricError,
+    MetricReport,
     compute_metric,
     compute_metrics,
     metric_names,
@@ -146,8 +150,8 @@ def db(engine: Engine) -> Iterator[Engine]:
     yield engine
 
 
-def report(db: Engine, **kwargs: object):  # type: ignore[no-untyped-def]
-    return compute_metrics(db, START, END, **kwargs)  # type: ignore[arg-type]
+def report(db: Engine, **kwargs: Any) -> MetricReport:
+    return compute_metrics(db, START, END, **kwargs)
 
 
 def test_volume_and_inbound_messages(db: Engine) -> None:
@@ -387,7 +391,7 @@ def test_counts_back_each_value(db: Engine) -> None:
         (lambda e: compute_metrics(e, START, "2026-03-08"), "end must be a datetime"),
     ],
 )
-def test_bad_requests_name_the_bad_part(engine: Engine, call, message: str) -> None:  # type: ignore[no-untyped-def]
+def test_bad_requests_name_the_bad_part(engine: Engine, call: Callable[[Engine], Any], message: str) -> None:
     with pytest.raises(MetricError, match=message.replace("(", r"\(")):
         call(engine)
 
@@ -404,3 +408,59 @@ def test_definitions_are_complete() -> None:
 def test_accepts_a_session(db: Engine) -> None:
     with session_scope(db) as session:
         assert compute_metric(session, "volume", START, END) == 9
+
+
+def _bare_tickets(engine: Engine, rows: list[tuple[str, datetime, datetime | None, datetime | None]]) -> None:
+    """Tickets (region, created, first response, resolved) with nothing else, for the duration tests."""
+    with session_scope(engine) as session:
+        customer = Customer(channel="webchat", external_id="c-2")
+        session.add(customer)
+        session.flush()
+        for i, (region, created, answered, resolved) in enumerate(rows):
+            session.add(Ticket(customer_id=customer.id, channel="webchat", conversation_id=f"d{i}",
+                               intent="order_status", kind=FAQ, region=region, created_at=created,
+                               updated_at=created, first_response_at=answered, resolved_at=resolved))
+
+
+def test_durations_are_exact_to_the_microsecond(engine: Engine) -> None:
+    base = at(3, 9)
+    us = timedelta(microseconds=1)
+    _bare_tickets(engine, [
+        # 09:00:00.250000 -> 09:00:01.000001 = 0.750001 s
+        ("EU", base + 250_000 * us, base + timedelta(seconds=1) + us, None),
+        # 09:00:00.900000 -> 09:00:02.100000 = 1.2 s (the fraction of the later time is the smaller)
+        ("EU", base + 900_000 * us, base + timedelta(seconds=2, microseconds=100_000), None),
+    ])
+    values = compute_metrics(engine, START, END, names=["first_response_time_mean",
+                                                         "first_response_time_p90"]).total.values
+    # mean (0.750001 + 1.2) / 2 = 0.9750005; p90 at 0.9 -> 0.750001 + 0.449999 * 0.9 = 1.1550001
+    assert values["first_response_time_mean"] == pytest.approx(0.9750005, abs=1e-9)
+    assert values["first_response_time_p90"] == pytest.approx(1.1550001, abs=1e-9)
+
+
+def test_percentiles_match_a_linear_interpolation_reference(engine: Engine) -> None:
+    """Groups of different sizes, with ties: the percentiles equal numpy's linear percentile per group."""
+
+    rng = random.Random(11)
+    rows = []
+    for region, size in (("EU", 1), ("US", 2), ("JP", 17), ("BR", 40)):
+        for _ in range(size):
+            created = at(2) + timedelta(minutes=rng.randrange(5000))
+            answered = created + timedelta(minutes=rng.randrange(1, 30))  # small range: ties
+            resolved = answered + timedelta(seconds=rng.randrange(1, 10**6)) if rng.random() < 0.7 else None
+            rows.append((region, created, answered, resolved))
+    _bare_tickets(engine, rows)
+    report = compute_metrics(engine, START, END, group_by="region")
+
+    def seconds(later: datetime | None, earlier: datetime) -> float | None:  # None: not yet at the end
+        return None if later is None or later >= END else (later - earlier).total_seconds()
+
+    for group in [*(row.group for row in report.rows), None]:
+        mine = [r for r in rows if group is None or r[0] == group]
+        row = report.total if group is None else report.row(str(group))
+        for name, index in (("first_response_time", 2), ("resolution_time", 3)):
+            values = [s for r in mine if (s := seconds(r[index], r[1])) is not None]
+            for label, p in (("median", 50), ("p90", 90)):
+                expected = float(np.percentile(values, p)) if values else None
+                got = row.values[f"{name}_{label}"]
+                assert got == (expected if expected is None else pytest.approx(expected, rel=1e-12)), group
