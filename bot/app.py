@@ -20,7 +20,7 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 from sqlalchemy import select, text
@@ -34,6 +34,10 @@ from bot.pipeline import Classifier, Pipeline, Templates
 from bot.settings import Settings
 from models.db import create_db_engine, is_sqlite
 from models.tables import IntentExample
+
+if TYPE_CHECKING:
+    from knowledge.faq import FaqIndex
+    from knowledge.translation import Translator
 
 log = logging.getLogger("kefu.app")
 
@@ -165,7 +169,26 @@ class Kefu:
         self._closers.append(webhook.close)
         senders: dict[str, OutboxSender] = {"webhook": webhook, "console": ConsoleTeamChannel()}
         senders.update(self.extra_senders)
+        translator = self.translator()
+        if translator is not None:
+            from bot.card_translation import TranslatingCardSender
+
+            assert self.engine is not None
+            team = self.settings.replies.team_language
+            senders[self.settings.triage.channel] = TranslatingCardSender(
+                senders[self.settings.triage.channel], translator, team, self.engine)
         return senders
+
+    def translator(self) -> Translator | None:
+        """The configured machine-translation provider, or None when translation is off."""
+        config = self.settings.translation
+        if config.provider == "off":
+            return None
+        from knowledge.translation import LibreTranslateClient
+
+        assert config.url is not None
+        key = config.api_key.get_secret_value() if config.api_key else None
+        return LibreTranslateClient(config.url, key, timeout=config.timeout_seconds)
 
     def reply_channels(self) -> frozenset[str]:
         """Customer channels that can deliver a reply now: webhook only with a callback URL."""
@@ -216,12 +239,25 @@ class Kefu:
             worker = self.outbox_worker
             self.pipeline = Pipeline(self.engine, classifier, self.templates, self.settings,
                                      on_enqueued=worker.notify if worker is not None else None,
-                                     reply_channels=self.reply_channels())
+                                     reply_channels=self.reply_channels(), faq=self._faq_index(classifier))
         except Exception as exc:
             self.model_error = f"{type(exc).__name__}: {exc}"
             log.error("the intent model failed to load: %s", self.model_error)
             return
         log.info("ready in %.1f s", time.perf_counter() - started)
+
+    def _faq_index(self, classifier: Classifier) -> FaqIndex | None:
+        """FAQ entries imported with `kefu knowledge import` (read at start: restart to pick up an import)."""
+        from bot.faq_store import load_faq_entries
+        from knowledge.faq import FaqIndex
+
+        assert self.engine is not None
+        entries = load_faq_entries(self.engine)
+        embedder = getattr(classifier, "embedder", None)
+        if not entries or embedder is None:
+            return None
+        log.info("FAQ knowledge: %d entries", len(entries))
+        return FaqIndex(entries, embedder)
 
     async def _on_cleanup(self, _app: web.Application) -> None:
         if self.outbox_worker is not None:

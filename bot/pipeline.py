@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from intents.classifier import Prediction
     from intents.language import LanguageGuess
     from knowledge.faq import FaqIndex
+    from knowledge.templates import RenderedReply
 
 log = logging.getLogger("kefu.pipeline")
 
@@ -348,12 +349,15 @@ class Pipeline:
                 target=conversation_id, payload=asdict(reply), ticket_id=ticket.id)
         self.policy.record_auto_sent(session, candidate.key, message.language)
         ticket.auto_replies += 1
-        # Auto-replies are not a first response (that is a person's); the ticket waits on the customer.
+        # Auto-replies are not a first response (that is a person's), but no person owes one either while the
+        # ticket waits on the customer: the first-response clock stops, and restarts if the customer writes again.
         ticket.status = "pending"
+        if ticket.first_response_at is None:
+            ticket.first_response_due = None
 
     def _suggest(
         self, session: Session, ticket: Ticket, customer: Customer, inbound: Inbound, message: Message,
-        language: str | None, guess: LanguageGuess, prediction: Prediction, decision: _Decision,
+        language: str | None, guess: LanguageGuess, prediction: Prediction, decision: ReplyDecision,
     ) -> None:
         suggestion_id = None
         if decision.text is not None and decision.candidate is not None:
@@ -398,12 +402,12 @@ class Pipeline:
         if candidate is not None and candidate.text is None and candidate.missing:
             fields.append(CardField("Missing for the suggested reply", ", ".join(candidate.missing)))
         team_language = self.settings.replies.team_language
-        if suggested and candidate is not None and candidate.language.split("-")[0] != team_language.split("-")[0]:
-            if candidate.source.startswith("template:"):
-                in_team = self.composer.in_language(candidate.key, team_language,
-                                                    self._variables(ticket, customer, inbound), inbound.marketplace)
-                if in_team:
-                    fields.append(CardField(f"Suggested reply ({team_language})", in_team))
+        other_language = candidate is not None and candidate.language.split("-")[0] != team_language.split("-")[0]
+        if suggested and candidate is not None and other_language and candidate.source.startswith("template:"):
+            in_team = self.composer.in_language(candidate.key, team_language,
+                                                self._variables(ticket, customer, inbound), inbound.marketplace)
+            if in_team:
+                fields.append(CardField(f"Suggested reply ({team_language})", in_team))
         fields.append(CardField("Auto-reply", f"{decision.mode}: {decision.reason}"))
         return Card(
             kind="triage", title=f"Ticket #{ticket.id}: {ticket.intent} · severity {ticket.severity}",

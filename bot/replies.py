@@ -31,7 +31,8 @@ UNKNOWN_INTENT = "unknown"
 DEFAULT_FOOTERS: dict[str, str] = {
     "en": "This is an automatic reply. Write back if you need a person; our team will take over.",
     "zh": "这是一条自动回复。如需人工客服，请直接回复本消息，我们的同事会接手处理。",
-    "es": "Esta es una respuesta automática. Si necesita hablar con una persona, responda y nuestro equipo le atenderá.",
+    "es": "Esta es una respuesta automática. Si necesita hablar con una persona, responda y nuestro equipo "
+          "le atenderá.",
     "de": "Dies ist eine automatische Antwort. Wenn Sie eine Person sprechen möchten, antworten Sie einfach – "
           "unser Team übernimmt.",
     "fr": "Ceci est une réponse automatique. Si vous souhaitez parler à une personne, répondez simplement : "

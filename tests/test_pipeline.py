@@ -17,10 +17,9 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from bot.messages import CustomerInfo, Inbound
-from bot.messages import card_from_payload
-from bot.replies import DEFAULT_FOOTERS
+from bot.messages import CustomerInfo, Inbound, card_from_payload
 from bot.pipeline import Pipeline, TicketNotFound
+from bot.replies import DEFAULT_FOOTERS
 from bot.settings import ReplySettings, Settings
 from intents.classifier import Prediction
 from models.tables import Customer, Message, OutboxItem, Ticket

@@ -3,6 +3,7 @@ modes switched off, FAQ answers across languages, and the automatic-reply footer
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -142,3 +143,17 @@ def test_a_german_question_gets_the_german_answer_of_an_english_faq(engine: Engi
         [reply] = rows(engine, OutboxItem, OutboxItem.kind == "reply")
         assert reply.payload["text"].startswith(german) and reply.payload["language"] == "de"
     assert INTENTS["shipping_time"][0] == "faq"
+
+
+def test_an_auto_reply_stops_the_first_response_clock_until_the_customer_writes_again(engine: Engine) -> None:
+    classifier = FixedClassifier()
+    pipeline = make_pipeline(engine, classifier)
+    from models.tables import Ticket
+
+    pipeline.ingest_sync(inbound(classifier.says("how long is shipping?", "shipping_time"), "c1"))
+    [ticket] = rows(engine, Ticket)
+    assert (ticket.status, ticket.first_response_due, ticket.first_response_at) == ("pending", None, None)
+    pipeline.ingest_sync(inbound(classifier.says("and to Chile?", "shipping_time", 0.3), "c1"))
+    [ticket] = rows(engine, Ticket)
+    assert ticket.status == "open" and ticket.first_response_due is not None
+    assert ticket.first_response_due - ticket.updated_at == timedelta(hours=8)  # severity 3: a person within 8 h
