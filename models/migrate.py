@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from alembic import command
@@ -43,23 +44,20 @@ def is_at_head(url: str) -> bool:
 
 def upgrade(url: str, revision: str = "head") -> None:
     """Bring the database at `url` to `revision` (creating the SQLite file and its folder when needed)."""
+    _run(url, command.upgrade, revision)
+
+
+def downgrade(url: str, revision: str) -> None:
+    _run(url, command.downgrade, revision)
+
+
+def _run(url: str, step: Callable[[Config, str], None], revision: str) -> None:
     engine = create_db_engine(url)  # also creates the SQLite parent folder and sets WAL
     try:
         with engine.begin() as connection:
             config = alembic_config(url)
             config.attributes["connection"] = connection
-            command.upgrade(config, revision)
-    finally:
-        engine.dispose()
-
-
-def downgrade(url: str, revision: str) -> None:
-    engine = create_db_engine(url)
-    try:
-        with engine.begin() as connection:
-            config = alembic_config(url)
-            config.attributes["connection"] = connection
-            command.downgrade(config, revision)
+            step(config, revision)
     finally:
         engine.dispose()
 
