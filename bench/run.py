@@ -155,16 +155,18 @@ def measure_throughput(classifier: IntentClassifier, raw: Embedder, texts: list[
     chunks = [texts[i:i + BATCH] for i in range(0, len(texts), BATCH)]
     raw.encode(chunks[0][:8])
     live.predict_batch(chunks[0][:8])
-    best_raw, best_clf = float("inf"), float("inf")
-    for _ in range(2):  # interleaved, best of two: the machine's noise hits both alike
-        started = time.perf_counter()
-        for chunk in chunks:
+    # interleaved chunk by chunk, best of three per chunk: a burst of load elsewhere hits both sides alike
+    raw_best = [float("inf")] * len(chunks)
+    clf_best = [float("inf")] * len(chunks)
+    for _ in range(3):
+        for index, chunk in enumerate(chunks):
+            started = time.perf_counter()
             raw.encode(chunk)
-        best_raw = min(best_raw, time.perf_counter() - started)
-        started = time.perf_counter()
-        for chunk in chunks:
+            raw_best[index] = min(raw_best[index], time.perf_counter() - started)
+            started = time.perf_counter()
             live.predict_batch(chunk)
-        best_clf = min(best_clf, time.perf_counter() - started)
+            clf_best[index] = min(clf_best[index], time.perf_counter() - started)
+    best_raw, best_clf = sum(raw_best), sum(clf_best)
     singles = texts[:SINGLE_RUNS]
     raw_times, clf_times, over_times = [], [], []
     vectors = raw.encode(singles)
@@ -265,7 +267,8 @@ def render_report(results: list[TestResult], fits: dict[str, list[float]], throu
             f"| {name} | {result.messages} ({result.out_of_scope}) | {args.intents[result.dataset]} | "
             f"{_pct_spread(result, 'closed')} | {_pct_spread(result, 'centroid_closed')} | "
             f"{_pct_spread(result, 'in_scope')} | {_pct(result.mean('rejected'))} | "
-            f"{_pct_spread(result, 'oos_recall')} | {_pct_spread(result, 'oos_precision')} | "
+            f"{_pct_spread(result, 'oos_recall')} | "
+            f"{_pct_spread(result, 'oos_precision') if result.out_of_scope else '–'} | "
             f"{_pct(result.mean('macro_f1'))} | {statistics.mean(fit):.1f} |"
         )
     lines += [
@@ -290,11 +293,18 @@ def render_report(results: list[TestResult], fits: dict[str, list[float]], throu
                      f"{_pct_spread(result, 'in_scope')} | {d_in:+.1f} | {_pct(result.mean('rejected'))} |")
     lines += [
         "",
+        "The cross-lingual gap is the embedder's: the same gap shows in the nearest-centroid baseline, and "
+        "subtracting a per-language mean vector (estimated from the built-in off-topic messages) before "
+        "classifying did not close it (tried, it lost 0.5-1.5 points everywhere). The *in-scope* gap is larger "
+        "than the *closed* one because non-English messages score lower and are rejected more often; MASSIVE's "
+        "domains (alarms, weather, music, jokes) overlap kefu's built-in off-topic set, so its calibration is "
+        "stricter than a shop catalogue's.",
+        "",
         "## Throughput",
         "",
         f"{throughput.texts} test messages (CLINC150 and MASSIVE, several languages) through the raw USE "
         f"embedder and through the classifier (CLINC150 catalogue, {throughput.intents} intents) with the "
-        f"same uncached embedder, batches of {BATCH}, best of two interleaved passes; then "
+        f"same uncached embedder, batches of {BATCH} interleaved chunk by chunk, best of three per chunk; then "
         f"{SINGLE_RUNS} single messages.",
         "",
         "| | raw embedder | classifier |",

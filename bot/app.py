@@ -36,6 +36,11 @@ from models.db import create_db_engine, is_sqlite
 from models.tables import IntentExample
 
 if TYPE_CHECKING:
+    from bot.messages import Action, CommandRequest
+    from handlers.actions import ActionResult
+    from handlers.commands import Actor
+    from handlers.commands.answers import CommandAnswer
+    from handlers.commands.executor import CommandExecutor
     from knowledge.faq import FaqIndex
     from knowledge.translation import Translator
 
@@ -126,6 +131,7 @@ class Kefu:
         self._worker_task: asyncio.Task[None] | None = None
         self._model_thread: threading.Thread | None = None
         self._closers: list[Callable[[], Awaitable[None]]] = []
+        self._executor: CommandExecutor | None = None
         # False: the aiohttp start-up hook starts the model loading; `serve` sets it and starts the loading
         # itself once the HTTP server listens, so that /healthz answers from the first second.
         self.defer_model_loading = False
@@ -199,6 +205,7 @@ class Kefu:
 
     def web_app(self) -> web.Application:
         from adapters.webhook.inbound import WebhookInbound
+        from adapters.webhook.orders import routes as order_routes
 
         if self.engine is None or self.credentials is None:
             self.prepare()
@@ -207,6 +214,8 @@ class Kefu:
         app.router.add_get("/healthz", self.healthz)
         app.router.add_get("/readyz", self.readyz)
         WebhookInbound(self.credentials, lambda: self.pipeline).add_routes(app)
+        assert self.engine is not None
+        app.add_routes(order_routes(self.engine, self.credentials))
         app.on_startup.append(self._on_startup)
         app.on_cleanup.append(self._on_cleanup)
         return app
@@ -270,6 +279,27 @@ class Kefu:
         if self.engine is not None:
             self.engine.dispose()
         log.info("stopped")
+
+    async def handle_action(self, action: Action) -> ActionResult:
+        """A triage card's button pressed on a team channel: performed by handlers.actions, never raising."""
+        from handlers.actions import ActionResult, TicketActions
+
+        if self.pipeline is None or self.engine is None:
+            return ActionResult(False, "kefu is still loading its intent model: try again in a minute")
+        return await TicketActions(self.engine, self.pipeline, self.pipeline.classifier).perform(action)
+
+    async def handle_command(self, request: CommandRequest, actor: Actor,
+                             capabilities: object | None = None) -> CommandAnswer:
+        """A manager command typed on any team channel: parsed, authorized, answered and audited."""
+        from handlers.commands.executor import executor_from_settings
+
+        if self.engine is None:
+            self.prepare()
+        assert self.engine is not None
+        if self._executor is None:
+            self._executor = executor_from_settings(self.settings, self.engine)
+        return await asyncio.to_thread(self._executor.execute, request.text, actor, platform=request.platform,
+                                       channel_id=request.channel_id, capabilities=capabilities)
 
     # ---- health ------------------------------------------------------------------------------------------
 

@@ -125,6 +125,43 @@ class TranslationSettings(_Section):
         return self
 
 
+SCORE_COMPONENTS = ("sla", "csat", "one_touch", "response_time", "acceptance")
+
+
+def _default_score_weights() -> dict[str, float]:
+    return {"sla": 0.30, "csat": 0.25, "one_touch": 0.15, "response_time": 0.15, "acceptance": 0.15}
+
+
+class ScorecardSettings(_Section):
+    """Agent scorecards (handlers/scorecards.py defines the score): component weights and grade bands."""
+
+    weights: dict[str, float] = Field(default_factory=_default_score_weights)
+    excellent: float = Field(default=90.0, ge=0, le=100)
+    qualified: float = Field(default=75.0, ge=0, le=100)
+
+    @field_validator("weights")
+    @classmethod
+    def _known_weights(cls, value: dict[str, float]) -> dict[str, float]:
+        unknown = sorted(set(value) - set(SCORE_COMPONENTS))
+        if unknown:
+            raise ValueError(f"weights of {', '.join(SCORE_COMPONENTS)}, got unknown {unknown[0]!r}")
+        if any(weight < 0 for weight in value.values()):
+            raise ValueError("weights >= 0")
+        merged = _default_score_weights() | value
+        if sum(merged.values()) <= 0:
+            raise ValueError("at least one weight above 0")
+        return merged
+
+    @model_validator(mode="after")
+    def _bands_ordered(self) -> ScorecardSettings:
+        if self.qualified > self.excellent:
+            raise ValueError("@qualified: at most the excellent band")
+        return self
+
+
+  # the scorecards section is defined after Settings
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="KEFU_", env_nested_delimiter="__", extra="forbid", case_sensitive=False
@@ -136,6 +173,7 @@ class Settings(BaseSettings):
     var_dir: Path = Path("./var")
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     log_format: Literal["text", "json"] = "text"
+    timezone: str = "UTC"  # the team's IANA timezone: windows like "today" and times shown to agents
 
     api_token: SecretStr | None = None
     api_secret: SecretStr | None = None
@@ -147,11 +185,23 @@ class Settings(BaseSettings):
     sla: SlaSettings = Field(default_factory=SlaSettings)
     outbox: OutboxSettings = Field(default_factory=OutboxSettings)
     translation: TranslationSettings = Field(default_factory=TranslationSettings)
+    scorecards: ScorecardSettings = Field(default_factory=ScorecardSettings)
 
     @field_validator("log_level", "log_format", mode="before")
     @classmethod
     def _lower(cls, value: Any) -> Any:
         return value.lower() if isinstance(value, str) else value
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError("an IANA timezone such as 'Asia/Shanghai' or 'Europe/Berlin'") from None
+        return value
 
     @field_validator("database_url")
     @classmethod
@@ -226,3 +276,4 @@ def load_settings(config_path: Path | str | None = None, **overrides: Any) -> Se
         return Settings(**(_deep_merge(file_values, env_values) | overrides))
     except ValidationError as exc:
         raise SettingsError(_describe(exc.errors()[0])) from None
+

@@ -6,6 +6,7 @@ short strings (checked by the code that writes them) so that SQLite and PostgreS
 
 from __future__ import annotations
 
+from datetime import date as date_type
 from datetime import datetime
 from typing import Any
 
@@ -243,3 +244,17 @@ class ReplyPair(SQLModel, table=True):
     auto_sent: int = Field(default=0)
     negative_after_auto: int = Field(default=0)
     changed_at: datetime = _created()
+
+
+class DailyOrders(SQLModel, table=True):
+    """Orders placed on one day (the shop's calendar date) in one marketplace and country, as the shop reports them
+    through `POST /api/v1/orders/daily`; metrics divide by them to give rates per 1,000 orders."""
+
+    __table_args__ = (UniqueConstraint("date", "marketplace", "country", name="uq_daily_orders"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    date: date_type = Field(index=True)
+    marketplace: str = Field(max_length=64)
+    country: str = Field(max_length=8)
+    orders: int = Field(ge=0)
+    updated_at: datetime = _created()

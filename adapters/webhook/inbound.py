@@ -16,7 +16,6 @@ KEFU_WEBHOOK_CALLBACK_URL (adapters.webhook.callback).
 
 from __future__ import annotations
 
-import hmac
 import json
 import logging
 import re
@@ -27,7 +26,7 @@ from typing import Any, Protocol
 from aiohttp import web
 from sqlalchemy.exc import OperationalError
 
-from adapters.webhook.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, SignatureError, verify
+from adapters.webhook.requests import authentication_error, read_limited_body
 from bot.api_token import ApiCredentials
 from bot.logs import request_id_var
 from bot.messages import CustomerInfo, Inbound, IngestResult
@@ -166,49 +165,11 @@ class WebhookInbound:
     def add_routes(self, app: web.Application) -> None:
         app.router.add_post(PATH, self.handle)
 
-    async def _read_body(self, request: web.Request) -> bytes | None:
-        """The body, or None when it is over the limit (announced or actually sent)."""
-        if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
-            return None
-        body = bytearray()
-        async for chunk in request.content.iter_chunked(16 * 1024):
-            body += chunk
-            if len(body) > MAX_BODY_BYTES:
-                return None
-        return bytes(body)
-
-    def _authentication_error(self, request: web.Request, body: bytes) -> str | None:
-        token, secret = self.credentials.token, self.credentials.secret
-        authorization = request.headers.get("Authorization")
-        if authorization:
-            scheme, _, value = authorization.strip().partition(" ")
-            if scheme.lower() != "bearer" or not value.strip():
-                return "the Authorization header must be 'Bearer <token>'"
-            if token is None:
-                return "bearer tokens are not accepted here: sign the request with X-Kefu-Signature"
-            if hmac.compare_digest(value.strip().encode("utf-8"), token.encode("utf-8")):
-                return None
-            return "invalid API token"
-        if request.headers.get(SIGNATURE_HEADER) or request.headers.get(TIMESTAMP_HEADER):
-            if secret is None:
-                return "signed requests are not accepted here: send Authorization: Bearer <token>"
-            try:
-                verify(secret, request.headers.get(TIMESTAMP_HEADER), request.headers.get(SIGNATURE_HEADER), body)
-            except SignatureError as exc:
-                return exc.reason
-            return None
-        ways = []
-        if token is not None:
-            ways.append("Authorization: Bearer <token>")
-        if secret is not None:
-            ways.append(f"{TIMESTAMP_HEADER} and {SIGNATURE_HEADER}")
-        return "missing credentials: send " + " or ".join(ways)
-
     async def handle(self, request: web.Request) -> web.Response:
-        body = await self._read_body(request)
+        body = await read_limited_body(request, MAX_BODY_BYTES)
         if body is None:
             return _error(413, f"the body is larger than {MAX_BODY_BYTES // 1024} KiB")
-        problem = self._authentication_error(request, body)
+        problem = authentication_error(self.credentials, request, body)
         if problem is not None:
             log.warning("inbound API request refused: %s", problem)
             return _error(401, problem, **{"WWW-Authenticate": "Bearer"})

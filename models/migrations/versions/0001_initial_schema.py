@@ -80,6 +80,20 @@ def upgrade() -> None:
     with op.batch_alter_table('customer', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_customer_created_at'), ['created_at'], unique=False)
 
+    op.create_table('dailyorders',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('date', sa.Date(), nullable=False),
+    sa.Column('marketplace', sa.String(length=64), nullable=False),
+    sa.Column('country', sa.String(length=8), nullable=False),
+    sa.Column('orders', sa.Integer(), nullable=False),
+    sa.Column('updated_at', sa.DateTime(), nullable=False),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('date', 'marketplace', 'country', name='uq_daily_orders')
+    )
+    with op.batch_alter_table('dailyorders', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_dailyorders_date'), ['date'], unique=False)
+        batch_op.create_index(batch_op.f('ix_dailyorders_updated_at'), ['updated_at'], unique=False)
+
     op.create_table('faqarticle',
     sa.Column('id', sa.String(length=64), nullable=False),
     sa.Column('intent', sa.String(length=64), nullable=True),
@@ -341,6 +355,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_faqarticle_updated_at'))
 
     op.drop_table('faqarticle')
+    with op.batch_alter_table('dailyorders', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_dailyorders_updated_at'))
+        batch_op.drop_index(batch_op.f('ix_dailyorders_date'))
+
+    op.drop_table('dailyorders')
     with op.batch_alter_table('customer', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_customer_created_at'))
 

@@ -1,0 +1,565 @@
+"""The answers of manager commands: each typed command run against the database and written as chat text.
+
+Text is plain with light markdown (*bold*; tables in ``` monospace blocks), times in the team's timezone. The
+executor (handlers.commands.executor) parses, authorizes and audits; this module only answers.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, tzinfo
+from pathlib import Path
+
+from sqlalchemy import or_, select
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
+
+from bot.messages import Card
+from bot.metrics import METRICS, MetricReport, MetricRow, compute_metrics
+from bot.orders import orders_by, orders_in_window
+from bot.settings import ScorecardSettings
+from handlers.commands import charts
+from handlers.commands.errors import CommandError
+from handlers.commands.help_texts import help_text
+from handlers.commands.parsed import (
+    AgentCommand,
+    AlertsListCommand,
+    AlertsSilenceCommand,
+    AlertsUnsilenceCommand,
+    HelpCommand,
+    MetricsCommand,
+    SlaCommand,
+    TicketCommand,
+)
+from handlers.commands.permissions import Actor
+from handlers.scorecards import Scorecard, find_agent, team_scorecards
+from models.tables import Agent, Alert, AuditEvent, Message, Silence, Ticket
+
+HEADLINE_METRICS = (
+    "volume",
+    "first_response_time_median",
+    "resolution_time_median",
+    "sla_first_response_compliance",
+    "sla_resolution_compliance",
+    "one_touch_resolution_rate",
+    "auto_reply_rate",
+    "csat_mean",
+    "complaint_rate",
+    "refund_return_request_rate",
+    "backlog",
+)
+BREAKDOWN_METRICS = ("volume", "first_response_time_median", "sla_first_response_compliance", "csat_mean",
+                     "complaint_rate")
+SHORT_LABELS = {
+    "volume": "Tickets",
+    "first_response_time_median": "FRT med",
+    "sla_first_response_compliance": "FR SLA",
+    "csat_mean": "CSAT",
+    "complaint_rate": "Complaints",
+}
+ORDER_DIMENSIONS = {"marketplace", "region"}
+MAX_TABLE_ROWS = 15
+
+
+@dataclass(frozen=True)
+class CommandAnswer:
+    """What a command answers: text, an optional chart PNG, whether it succeeded, and an optional card."""
+
+    text: str
+    chart: Path | None = None
+    ok: bool = True
+    card: Card | None = None
+    details: dict[str, object] = field(default_factory=dict, compare=False)  # extra audit details
+
+
+@dataclass
+class AnswerContext:
+    engine: Engine
+    timezone: tzinfo
+    now: datetime
+    charts_dir: Path
+    actor: Actor
+    pre_breach_fraction: float = 0.25
+    scorecards: ScorecardSettings = field(default_factory=ScorecardSettings)
+
+
+# ---- formatting --------------------------------------------------------------------------------------------
+
+
+def format_seconds(seconds: float) -> str:
+    """ "45 s", "37 min", "2.5 h", "3.2 d"."""
+    seconds = abs(seconds)
+    if seconds < 60:
+        return f"{seconds:.0f} s"
+    if seconds < 3600:
+        return f"{seconds / 60:.0f} min"
+    if seconds < 86400 * 2:
+        return f"{seconds / 3600:.1f} h"
+    return f"{seconds / 86400:.1f} d"
+
+
+def format_value(name: str, value: float | None) -> str:
+    if value is None:
+        return "–"
+    unit = METRICS[name].unit
+    if unit == "seconds":
+        return format_seconds(value)
+    if unit == "percent":
+        return f"{value:.1f}%"
+    if unit == "score":
+        return f"{value:.2f}"
+    return f"{value:,.0f}"
+
+
+def format_delta(name: str, current: float | None, previous: float | None) -> str:
+    """ "▲ +20 (+20.0%)", "▼ −5.0 pts (−6.3%)", "= no change", or "" when either value is missing."""
+    if current is None or previous is None:
+        return ""
+    change = current - previous
+    if abs(change) < 1e-9:
+        return "= no change"
+    arrow = "▲" if change > 0 else "▼"
+    sign = "+" if change > 0 else "−"
+    unit = METRICS[name].unit
+    if unit == "seconds":
+        amount = format_seconds(change)
+    elif unit == "percent":
+        amount = f"{abs(change):.1f} pts"
+    elif unit == "score":
+        amount = f"{abs(change):.2f}"
+    else:
+        amount = f"{abs(change):,.0f}"
+    relative = f" ({sign}{abs(change) / abs(previous) * 100:.1f}%)" if previous else ""
+    return f"{arrow} {sign}{amount}{relative}"
+
+
+def local_time(moment: datetime, tz: tzinfo) -> str:
+    return moment.astimezone(tz).strftime("%Y-%m-%d %H:%M")
+
+
+def relative_due(due: datetime, now: datetime) -> str:
+    """ "due in 37 min" or "breached 2 h ago" (whole hours from 2 h, days from 2 d)."""
+    seconds = (due - now).total_seconds()
+    amount = _coarse(abs(seconds))
+    return f"due in {amount}" if seconds >= 0 else f"breached {amount} ago"
+
+
+def _coarse(seconds: float) -> str:
+    if seconds < 3600:
+        return f"{max(1, round(seconds / 60))} min"
+    if seconds < 86400 * 2:
+        return f"{round(seconds / 3600)} h"
+    return f"{round(seconds / 86400)} d"
+
+
+def table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    """A monospace table in a ``` block; the first column left-aligned, the others right-aligned."""
+    widths = [max(_width(str(r[i])) for r in (header, *rows)) for i in range(len(header))]
+
+    def line(cells: Sequence[str]) -> str:
+        out = []
+        for i, cell in enumerate(cells):
+            pad = " " * (widths[i] - _width(cell))
+            out.append(cell + pad if i == 0 else pad + cell)
+        return "  ".join(out).rstrip()
+
+    return "\n".join(["```", line(header), *(line(r) for r in rows), "```"])
+
+
+def _width(text: str) -> int:
+    """Display width: East Asian wide and full-width characters take two columns."""
+    return sum(2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1 for ch in text)
+
+
+# ---- /metrics ----------------------------------------------------------------------------------------------
+
+
+def answer_metrics(command: MetricsCommand, ctx: AnswerContext) -> CommandAnswer:
+    start, end = command.window.resolve(ctx.now, ctx.timezone)
+    span = f"{local_time(start, ctx.timezone)} – {local_time(end, ctx.timezone)} ({_tz_name(ctx)})"
+    slice_text = f" by {command.group_by}" if command.group_by else ""
+    title = f"*Metrics · {command.window.label}{slice_text}*"
+    if start >= end:
+        return CommandAnswer(f"{title}\nThe window {span} has not begun yet: nothing to count.")
+    if command.group_by:
+        names = tuple(dict.fromkeys(["volume", command.metric])) if command.metric else BREAKDOWN_METRICS
+    else:
+        names = ("volume", command.metric) if command.metric else HEADLINE_METRICS
+        names = tuple(dict.fromkeys(names))
+    report = compute_metrics(ctx.engine, start, end, group_by=command.group_by, names=list(names))
+    previous: MetricReport | None = None
+    if command.compare_previous:
+        p_start, p_end = command.window.previous().resolve(ctx.now, ctx.timezone)
+        if p_start < p_end:
+            previous = compute_metrics(ctx.engine, p_start, p_end, group_by=command.group_by, names=list(names))
+
+    lines = [title, span]
+    if command.group_by is None:
+        for name in names:
+            value = format_value(name, report.total.values[name])
+            delta = format_delta(name, report.total.values[name],
+                                 previous.total.values[name] if previous else None) if previous else ""
+            lines.append(f"{METRICS[name].label}: {value}" + (f"  {delta}" if delta else ""))
+        if previous is not None:
+            lines.append(f"(▲▼ vs {command.window.previous().label})")
+    else:
+        if report.rows:
+            lines.append(_breakdown_table(command, report, previous, names, ctx, start, end))
+        lines.append(f"Total: {format_value('volume', report.total.values['volume'])} tickets")
+    per_orders = _per_thousand_orders(report.total, ctx, start, end)
+    if per_orders:
+        lines.append(per_orders)
+
+    chart = _metrics_chart(command, report, ctx, start, end) if command.chart else None
+    if chart is not None:
+        lines.append("Chart attached.")
+    card = Card(kind="answer", title=title.strip("*"), body="\n".join(lines[1:]))
+    return CommandAnswer("\n".join(lines), chart=chart, card=card)
+
+
+def _tz_name(ctx: AnswerContext) -> str:
+    return str(getattr(ctx.timezone, "key", None) or ctx.timezone)
+
+
+def _breakdown_table(command: MetricsCommand, report: MetricReport, previous: MetricReport | None,
+                     names: Sequence[str], ctx: AnswerContext, start: datetime, end: datetime) -> str:
+    focus = command.metric or "volume"
+    header = [command.group_by or "", *(SHORT_LABELS.get(n, METRICS[n].label) for n in names)]
+    if previous is not None:
+        header.append(f"Δ {SHORT_LABELS.get(focus, METRICS[focus].label)}")
+    orders: dict[str, int] = {}
+    if command.group_by in ORDER_DIMENSIONS:
+        orders = orders_by(ctx.engine, start, end, ctx.timezone, command.group_by,
+                           [r.group for r in report.rows if r.group])
+        if orders:
+            header.append("/1k orders")
+    rows: list[list[str]] = []
+    for row in report.rows[:MAX_TABLE_ROWS]:
+        cells = [row.group or "", *(format_value(n, row.values[n]) for n in names)]
+        if previous is not None:
+            before = _group_value(previous, row.group, focus)
+            fresh = "new" if before is None and row.values[focus] is not None else ""
+            cells.append(format_delta(focus, row.values[focus], before) or fresh)
+        if orders:
+            count = orders.get(row.group or "")
+            cells.append(f"{1000 * row.counts.get('tickets', 0) / count:.1f}" if count else "–")
+        rows.append(cells)
+    text = table(header, rows)
+    if len(report.rows) > MAX_TABLE_ROWS:
+        text += f"\n…and {len(report.rows) - MAX_TABLE_ROWS} more groups"
+    return text
+
+
+def _group_value(report: MetricReport, group: str | None, name: str) -> float | None:
+    for row in report.rows:
+        if row.group == group:
+            return row.values[name]
+    return 0.0 if METRICS[name].unit == "count" else None
+
+
+def _per_thousand_orders(total: MetricRow, ctx: AnswerContext, start: datetime, end: datetime) -> str | None:
+    """ "Per 1,000 orders (8,000 orders): tickets 15.0 · complaints 2.5 · refund/return requests 1.2", or None
+    when the order counts do not cover every date of the window."""
+    orders = orders_in_window(ctx.engine, start, end, ctx.timezone)
+    if not orders:
+        return None
+    tickets = total.counts.get("tickets")
+    if tickets is None:
+        return None
+    parts = [f"tickets {1000 * tickets / orders:.2f}"]
+    if "complaint" in total.counts:
+        parts.append(f"complaints {1000 * total.counts['complaint'] / orders:.2f}")
+    if "refund_return" in total.counts:
+        parts.append(f"refund/return requests {1000 * total.counts['refund_return'] / orders:.2f}")
+    return f"Per 1,000 orders ({orders:,} orders): " + " · ".join(parts)
+
+
+def _metrics_chart(command: MetricsCommand, report: MetricReport, ctx: AnswerContext,
+                   start: datetime, end: datetime) -> Path:
+    name = command.metric or "volume"
+    definition = METRICS[name]
+    y_label = {"seconds": f"{definition.label} (h)", "percent": f"{definition.label} (%)"}.get(
+        definition.unit, definition.label)
+    scale = 1 / 3600 if definition.unit == "seconds" else 1.0
+    if command.group_by:
+        title = f"{definition.label} by {command.group_by} · {command.window.label}"
+        labels = [row.group or "" for row in report.rows]
+        values = [None if row.values[name] is None else row.values[name] * scale for row in report.rows]
+        return charts.bar_chart(title, labels, values, y_label, ctx.charts_dir)
+    hourly = end - start <= timedelta(hours=48)
+    step = timedelta(hours=1) if hourly else timedelta(days=1)
+    bucket_start = start.astimezone(ctx.timezone)
+    bucket_start = bucket_start.replace(minute=0, second=0, microsecond=0)
+    if not hourly:
+        bucket_start = bucket_start.replace(hour=0)
+    labels: list[str] = []
+    values: list[float | None] = []
+    cursor = bucket_start
+    while cursor < end:
+        b_start, b_end = max(cursor, start), min(_advance(cursor, step, ctx.timezone), end)
+        if b_start < b_end:
+            value = compute_metrics(ctx.engine, b_start, b_end, names=[name]).total.values[name]
+            labels.append(cursor.astimezone(ctx.timezone).strftime("%H:%M" if hourly else "%m-%d"))
+            values.append(None if value is None else value * scale)
+        cursor = _advance(cursor, step, ctx.timezone)
+    title = f"{definition.label} · {command.window.label} ({'hourly' if hourly else 'daily'})"
+    return charts.trend_chart(title, labels, values, y_label, ctx.charts_dir,
+                              integer=definition.unit == "count")
+
+
+def _advance(moment: datetime, step: timedelta, tz: tzinfo) -> datetime:
+    """The next bucket start: wall-clock days in `tz` (DST days are 23 or 25 h), or exact hours."""
+    local = moment.astimezone(tz)
+    if step >= timedelta(days=1):
+        nxt = (local.replace(tzinfo=None) + step).replace(tzinfo=tz)
+        return nxt.astimezone(moment.tzinfo)
+    return (moment + step)
+
+
+# ---- /sla --------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SlaItem:
+    ticket: Ticket
+    clock: str  # "first response" | "resolution"
+    due: datetime
+    breached: bool
+    owner: str
+
+
+def answer_sla(_command: SlaCommand, ctx: AnswerContext) -> CommandAnswer:
+    """Open tickets whose first response or resolution is due within the pre-breach window (the last
+    `pre_breach_fraction` of the target) or already overdue; breached first, then at risk, oldest first."""
+    now = ctx.now
+    with Session(ctx.engine) as session:
+        tickets = session.scalars(
+            select(Ticket).where(Ticket.status != "resolved", Ticket.resolved_at.is_(None))  # type: ignore[union-attr]
+            .where(or_(Ticket.first_response_due.is_not(None), Ticket.resolution_due.is_not(None)))  # type: ignore[union-attr]
+            .order_by(Ticket.created_at, Ticket.id)  # type: ignore[arg-type]
+        ).all()
+        owners = {a.id: a.name for a in session.scalars(select(Agent))}
+    items: list[SlaItem] = []
+    for ticket in tickets:
+        clocks = []
+        if ticket.first_response_at is None and ticket.first_response_due is not None:
+            clocks.append(("first response", ticket.first_response_due))
+        if ticket.resolution_due is not None:
+            clocks.append(("resolution", ticket.resolution_due))
+        for clock, due in clocks:
+            target = due - ticket.created_at
+            warn_from = due - target * ctx.pre_breach_fraction
+            if now >= warn_from:
+                items.append(SlaItem(ticket, clock, due, now > due, owners.get(ticket.assignee_id, "unassigned")))
+                break  # the most urgent clock of a ticket is enough (first response comes before resolution)
+    breached = [i for i in items if i.breached]
+    at_risk = [i for i in items if not i.breached]
+    if not items:
+        return CommandAnswer("*SLA*: no open ticket is breached or at risk. ✅")
+    lines = [f"*SLA* · {len(breached)} breached, {len(at_risk)} at risk (as of {local_time(now, ctx.timezone)})"]
+    for heading, group in (("Breached", breached), ("At risk", at_risk)):
+        if not group:
+            continue
+        lines.append(f"*{heading}*")
+        for item in group:
+            t = item.ticket
+            lines.append(f"• #{t.id} sev {t.severity} {t.intent} — {item.clock} {relative_due(item.due, now)}"
+                         f" — owner: {item.owner}")
+    return CommandAnswer("\n".join(lines), details={"breached": len(breached), "at_risk": len(at_risk)})
+
+
+# ---- /alerts -----------------------------------------------------------------------------------------------
+
+
+def answer_alerts(_command: AlertsListCommand, ctx: AnswerContext) -> CommandAnswer:
+    with Session(ctx.engine) as session:
+        alerts = session.scalars(select(Alert).where(Alert.state == "firing")
+                                 .order_by(Alert.started_at, Alert.id)).all()  # type: ignore[arg-type]
+        silences = session.scalars(select(Silence).where(Silence.ends_at > ctx.now)).all()
+    if not alerts:
+        text = "*Alerts*: nothing is firing. ✅"
+    else:
+        lines = [f"*Alerts* · {len(alerts)} firing"]
+        for alert in alerts:
+            since = relative_due(alert.started_at, ctx.now).replace("breached ", "")
+            group = f" [{alert.group_key}]" if alert.group_key else ""
+            value = f" value {alert.value:g}" if alert.value is not None else ""
+            lines.append(f"• {alert.level.upper()} {alert.rule}{group}{value} — firing since "
+                         f"{local_time(alert.started_at, ctx.timezone)} ({since})")
+        text = "\n".join(lines)
+    active = [s for s in silences if s.starts_at <= ctx.now]
+    if active:
+        text += f"\n{len(active)} active silence(s): " + ", ".join(
+            f"#{s.id} {_matchers_text(s.matchers)} until {local_time(s.ends_at, ctx.timezone)}" for s in active)
+    return CommandAnswer(text)
+
+
+def _matchers_text(matchers: dict[str, str]) -> str:
+    return " ".join(f"{k}={v}" for k, v in matchers.items())
+
+
+def answer_silence(command: AlertsSilenceCommand, ctx: AnswerContext) -> CommandAnswer:
+    matchers = {"rule": command.rule, **command.matchers}
+    ends_at = ctx.now + command.duration
+    with Session(ctx.engine) as session, session.begin():
+        silence = Silence(matchers=matchers, starts_at=ctx.now, ends_at=ends_at,
+                          created_by=ctx.actor.name or "local admin", comment=command.reason)
+        session.add(silence)
+        session.flush()
+        silence_id = silence.id
+    reason = f" Reason: {command.reason}." if command.reason else ""
+    return CommandAnswer(
+        f"Silenced {_matchers_text(matchers)} until {local_time(ends_at, ctx.timezone)} ({_tz_name(ctx)}); "
+        f"silence id {silence_id}.{reason} End it early with /alerts unsilence {silence_id}.",
+        details={"silence_id": silence_id},
+    )
+
+
+def answer_unsilence(command: AlertsUnsilenceCommand, ctx: AnswerContext) -> CommandAnswer:
+    with Session(ctx.engine) as session, session.begin():
+        silence = session.get(Silence, command.silence_id)
+        if silence is None:
+            return CommandAnswer(f"There is no silence with id {command.silence_id}. /alerts lists the active ones.",
+                                 ok=False, details={"error": "unknown silence"})
+        if silence.ends_at <= ctx.now:
+            return CommandAnswer(f"Silence {command.silence_id} already ended at "
+                                 f"{local_time(silence.ends_at, ctx.timezone)}.",
+                                 details={"silence_id": command.silence_id})
+        silence.ends_at = ctx.now
+        matchers = dict(silence.matchers)
+    return CommandAnswer(f"Silence {command.silence_id} ({_matchers_text(matchers)}) ended now; its alerts "
+                         "notify again.", details={"silence_id": command.silence_id})
+
+
+# ---- /ticket -----------------------------------------------------------------------------------------------
+
+
+def answer_ticket(command: TicketCommand, ctx: AnswerContext) -> CommandAnswer:
+    tz = ctx.timezone
+    with Session(ctx.engine) as session:
+        ticket = session.get(Ticket, command.ticket_id)
+        if ticket is None:
+            return CommandAnswer(f"There is no ticket #{command.ticket_id}.", ok=False,
+                                 details={"error": "unknown ticket"})
+        messages = session.scalars(select(Message).where(Message.ticket_id == ticket.id)
+                                   .order_by(Message.created_at, Message.id)).all()  # type: ignore[arg-type]
+        events = session.scalars(
+            select(AuditEvent).where(AuditEvent.subject_type == "ticket",
+                                     AuditEvent.subject_id == str(ticket.id))
+            .order_by(AuditEvent.at, AuditEvent.id)).all()  # type: ignore[arg-type]
+        owner = session.get(Agent, ticket.assignee_id).name if ticket.assignee_id else "unassigned"  # type: ignore[union-attr]
+    where = " · ".join(x for x in (ticket.channel, ticket.marketplace, ticket.region, ticket.language) if x)
+    lines = [
+        f"*Ticket #{ticket.id}* · {ticket.status} · {ticket.intent} ({ticket.kind}, severity {ticket.severity})",
+        f"{where} · owner: {owner} · opened {local_time(ticket.created_at, tz)}",
+    ]
+    if ticket.order_id or ticket.sku:
+        lines.append(" · ".join(x for x in (f"order {ticket.order_id}" if ticket.order_id else "",
+                                            f"SKU {ticket.sku}" if ticket.sku else "") if x))
+    if ticket.first_response_at:
+        waited = (ticket.first_response_at - ticket.created_at).total_seconds()
+        lines.append(f"First response after {format_seconds(waited)}")
+    elif ticket.first_response_due:
+        lines.append(f"First response {relative_due(ticket.first_response_due, ctx.now)}")
+    if ticket.resolved_at:
+        took = (ticket.resolved_at - ticket.created_at).total_seconds()
+        lines.append(f"Resolved after {format_seconds(took)}")
+    elif ticket.resolution_due:
+        lines.append(f"Resolution {relative_due(ticket.resolution_due, ctx.now)}")
+    lines.append(f"*Messages* ({len(messages)})")
+    for message in messages[-20:]:
+        arrow = "→" if message.direction == "in" else "←"
+        author = message.author or message.author_kind
+        text = message.text if len(message.text) <= 200 else message.text[:199] + "…"
+        lines.append(f"{local_time(message.created_at, tz)} {arrow} {message.author_kind} {author}: {text}")
+    if len(messages) > 20:
+        lines.append(f"(the last 20 of {len(messages)} messages)")
+    if events:
+        lines.append("*Timeline*")
+        for event in events[-20:]:
+            lines.append(f"{local_time(event.at, tz)} {event.action} by {event.actor}")
+    return CommandAnswer("\n".join(lines))
+
+
+# ---- /agent ------------------------------------------------------------------------------------------------
+
+
+def answer_agent(command: AgentCommand, ctx: AnswerContext) -> CommandAnswer:
+    start, end = command.window.resolve(ctx.now, ctx.timezone)
+    if start >= end:
+        return CommandAnswer("That window has not begun yet: nothing to score.")
+    if command.agent is None and ctx.actor.name is None:
+        return _team_scorecard(ctx, start, end, command)
+    who = command.agent if command.agent is not None else ctx.actor.name
+    assert who is not None
+    agent = find_agent(ctx.engine, who)
+    if agent is None and command.agent is None:
+        for identity in ctx.actor.identities:
+            agent = find_agent(ctx.engine, identity)
+            if agent is not None:
+                break
+    if agent is None:
+        return CommandAnswer(f"There is no agent called {who}.", ok=False, details={"error": "unknown agent"})
+    cards = team_scorecards(ctx.engine, start, end, ctx.scorecards)
+    card = next((c for c in cards if c.agent == agent.name), None)
+    title = f"*Scorecard · {agent.name} · {command.window.label}*"
+    if card is None:
+        return CommandAnswer(f"{title}\nNo tickets assigned to {agent.name} in this window.")
+    return CommandAnswer(f"{title}\n{scorecard_text(card, ctx.scorecards)}")
+
+
+def scorecard_text(card: Scorecard, settings: ScorecardSettings) -> str:
+    def pct(value: float | None) -> str:
+        return "–" if value is None else f"{value:.1f}%"
+
+    score = "–" if card.score is None else f"{card.score:.1f}"
+    rank = f" · #{card.queue_rank} of {card.queue_size} in queue {card.queue}" if card.queue_rank else ""
+    lines = [
+        f"Score: *{score}* ({card.grade or 'no grade'}){rank}",
+        f"Handled tickets: {card.handled}",
+        "First response (median): "
+        + ("–" if card.first_response_median is None else format_seconds(card.first_response_median)),
+        "Resolution (median): " + ("–" if card.resolution_median is None else format_seconds(card.resolution_median)),
+        f"SLA compliance: {pct(card.sla_compliance)}",
+        f"One-touch resolution: {pct(card.one_touch)}",
+        "CSAT: " + ("–" if card.csat is None else f"{card.csat:.2f} / 5"),
+        f"Suggestion acceptance: {pct(card.acceptance)}",
+    ]
+    parts = [f"{name} {value:.0f}×{settings.weights[name]:g}" for name, value in card.components.items()]
+    if parts:
+        lines.append("Components (0-100 × weight): " + ", ".join(parts))
+    return "\n".join(lines)
+
+
+def _team_scorecard(ctx: AnswerContext, start: datetime, end: datetime, command: AgentCommand) -> CommandAnswer:
+    cards = team_scorecards(ctx.engine, start, end, ctx.scorecards)
+    title = f"*Team scorecard · {command.window.label}*"
+    if not cards:
+        return CommandAnswer(f"{title}\nNo assigned tickets in this window.")
+    rows = [[c.agent, c.queue, str(c.handled), "–" if c.score is None else f"{c.score:.1f}", c.grade or "–"]
+            for c in cards]
+    return CommandAnswer(f"{title}\n" + table(["Agent", "Queue", "Tickets", "Score", "Grade"], rows))
+
+
+# ---- /kefu help --------------------------------------------------------------------------------------------
+
+
+def answer_help(command: HelpCommand, ctx: AnswerContext, capabilities: object | None = None) -> CommandAnswer:
+    try:
+        return CommandAnswer(help_text(command.topic, capabilities))
+    except CommandError as error:
+        return CommandAnswer(str(error), ok=False)
+
+
+ANSWERS: dict[type, Callable[..., CommandAnswer]] = {
+    MetricsCommand: answer_metrics,
+    SlaCommand: answer_sla,
+    AlertsListCommand: answer_alerts,
+    AlertsSilenceCommand: answer_silence,
+    AlertsUnsilenceCommand: answer_unsilence,
+    TicketCommand: answer_ticket,
+    AgentCommand: answer_agent,
+    HelpCommand: answer_help,
+}

@@ -1,0 +1,128 @@
+"""`CommandExecutor`: runs a manager command typed on any platform — parse, authorize, answer, audit.
+
+`execute(text, actor, platform=…, channel_id=…)` is synchronous (adapters call it in a worker thread) and never
+raises: a parse error answers with the error and its usage line, a refused permission answers politely naming the
+role needed, and an unexpected failure is logged with its traceback and answered "internal error, reference
+<id>". Every invocation writes one AuditEvent (action "command", subject the command name) recording the actor,
+platform, channel, text and the result: "ok", "error" (bad command or unknown id), "denied" or "internal".
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable
+from datetime import datetime, tzinfo
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
+
+from bot.metrics import MetricError
+from bot.settings import ScorecardSettings, Settings
+from handlers.commands.answers import ANSWERS, AnswerContext, CommandAnswer, answer_help
+from handlers.commands.errors import CommandError
+from handlers.commands.invocation import CommandInvocation
+from handlers.commands.parsed import HelpCommand
+from handlers.commands.permissions import Actor, PermissionDenied, authorize
+from models.db import utcnow
+from models.tables import AuditEvent
+
+log = logging.getLogger("kefu.commands")
+
+__all__ = ["CommandAnswer", "CommandExecutor"]
+
+
+class CommandExecutor:
+    """Answers manager commands against `engine`; times are shown in `timezone` (a tzinfo or an IANA name)."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        timezone: tzinfo | str = "UTC",
+        clock: Callable[[], datetime] = utcnow,
+        charts_dir: Path,
+        pre_breach_fraction: float = 0.25,
+        scorecards: ScorecardSettings | None = None,
+        capabilities: object | None = None,
+        parse_options: dict[str, Any] | None = None,
+    ) -> None:
+        if not 0 < pre_breach_fraction <= 1:
+            raise ValueError(f"pre_breach_fraction must be in (0, 1], got {pre_breach_fraction}")
+        self.engine = engine
+        self.timezone = ZoneInfo(timezone) if isinstance(timezone, str) else timezone
+        self.clock = clock
+        self.charts_dir = Path(charts_dir)
+        self.pre_breach_fraction = pre_breach_fraction
+        self.scorecards = scorecards or ScorecardSettings()
+        self.capabilities = capabilities
+        self.parse_options = parse_options or {}
+
+    def execute(self, request_text: str, actor: Actor, *, platform: str, channel_id: str | None = None,
+                capabilities: object | None = None) -> CommandAnswer:
+        """The answer to `request_text` typed by `actor`; never raises."""
+        invocation = CommandInvocation.parse(request_text, **self.parse_options)
+        details: dict[str, Any] = {**invocation.audit_details(), "platform": platform, "channel": channel_id,
+                                   "role": actor.role}
+        if invocation.parsed is None:
+            answer = CommandAnswer(invocation.error or "That command could not be understood.", ok=False)
+            self._audit(actor, invocation, details | {"result": "error"})
+            return answer
+        command = invocation.parsed
+        try:
+            authorize(command, actor)
+        except PermissionDenied as denied:
+            self._audit(actor, invocation, details | {"result": "denied", "required_role": denied.required_role,
+                                                     "error": str(denied)})
+            return CommandAnswer(f"Sorry — {denied}", ok=False)
+        context = AnswerContext(
+            engine=self.engine, timezone=self.timezone, now=self.clock(), charts_dir=self.charts_dir,
+            actor=actor, pre_breach_fraction=self.pre_breach_fraction, scorecards=self.scorecards,
+        )
+        try:
+            if isinstance(command, HelpCommand):
+                answer = answer_help(command, context, capabilities or self.capabilities)
+            else:
+                answer = ANSWERS[type(command)](command, context)
+        except (CommandError, MetricError) as error:
+            answer = CommandAnswer(str(error), ok=False)
+        except Exception:
+            reference = uuid.uuid4().hex[:12]
+            log.exception("command %r failed (reference %s)", request_text, reference)
+            self._audit(actor, invocation, details | {"result": "internal", "reference": reference})
+            return CommandAnswer(f"Sorry, internal error, reference {reference}. The details are in kefu's log.",
+                                 ok=False)
+        result = "ok" if answer.ok else "error"
+        extra: dict[str, Any] = {"result": result, **answer.details}
+        if answer.chart is not None:
+            extra["chart"] = answer.chart.name
+        if not answer.ok:
+            extra.setdefault("error", answer.text)
+        self._audit(actor, invocation, details | extra)
+        return answer
+
+    def _audit(self, actor: Actor, invocation: CommandInvocation, details: dict[str, Any]) -> None:
+        try:
+            with Session(self.engine) as session, session.begin():
+                session.add(AuditEvent(
+                    actor=(actor.name or "local-admin")[:128], action="command",
+                    subject_type="command", subject_id=(invocation.command_name or "unparsed")[:64],
+                    details=_json_ready(details),
+                ))
+        except Exception:  # the answer still goes out when the audit log cannot be written
+            log.exception("could not write the audit event of command %r", invocation.text)
+
+
+def _json_ready(details: dict[str, Any]) -> dict[str, Any]:
+    return {k: (v if isinstance(v, str | int | float | bool | type(None)) else str(v)) for k, v in details.items()}
+
+
+def executor_from_settings(settings: Settings, engine: Engine, *, timezone: str | None = None,
+                           charts_dir: Path | None = None) -> CommandExecutor:
+    """The executor as `kefu serve` and `kefu command` build it: the team's timezone, charts under var/charts."""
+    return CommandExecutor(engine, timezone=timezone or settings.timezone,
+                           charts_dir=charts_dir or Path(settings.var_dir) / "charts", scorecards=settings.scorecards)
+
