@@ -42,7 +42,7 @@ if TYPE_CHECKING:
     from handlers.commands.answers import CommandAnswer
     from handlers.commands.executor import CommandExecutor
     from knowledge.faq import FaqIndex
-    from knowledge.translation import Translator
+    from knowledge.translation import Translation, Translator
 
 log = logging.getLogger("kefu.app")
 
@@ -177,7 +177,7 @@ class Kefu:
         senders.update(self.extra_senders)
         translator = self.translator()
         if translator is not None:
-            from bot.card_translation import TranslatingCardSender
+            from bot.team_translation import TranslatingCardSender
 
             assert self.engine is not None
             team = self.settings.replies.team_language
@@ -287,6 +287,24 @@ class Kefu:
         if self.pipeline is None or self.engine is None:
             return ActionResult(False, "kefu is still loading its intent model: try again in a minute")
         return await TicketActions(self.engine, self.pipeline, self.pipeline.classifier).perform(action)
+
+    async def translate_for_customer(self, ticket_id: int, text: str) -> Translation | None:
+        """An agent's reply in the ticket's customer language, to show for confirmation; None when not needed."""
+        from bot.team_translation import translate_for_customer
+        from models.tables import Ticket
+
+        translator = self.translator()
+        if translator is None or self.engine is None:
+            return None
+        engine = self.engine
+
+        def ticket_language() -> str | None:
+            with Session(engine) as session:
+                ticket = session.get(Ticket, ticket_id)
+                return ticket.language if ticket is not None else None
+
+        language = await asyncio.to_thread(ticket_language)
+        return await translate_for_customer(translator, text, language, self.settings.replies.team_language)
 
     async def handle_command(self, request: CommandRequest, actor: Actor,
                              capabilities: object | None = None) -> CommandAnswer:

@@ -1,9 +1,12 @@
-"""Translating triage cards into the team's language on their way out, when a translation provider is configured.
+"""Translation between the team's language and the customer's, when a translation provider is configured.
 
-Wraps a team channel's outbox sender: before a triage card in another language is posted, the customer's message
-is translated and added to the card as a field, and the translated payload is saved on the outbox item so that a
-retry (or the console reading the card later) does not translate again. A translation failure never holds a
-card back: it goes out untranslated, with a log line.
+Cards: `TranslatingCardSender` wraps a team channel's outbox sender. Before a triage card in another language is
+posted, the customer's message is translated and added to the card as a field, and the translated payload is saved
+on the outbox item so that a retry (or the console reading the card later) does not translate again. A translation
+failure never holds a card back: it goes out untranslated, with a log line.
+
+Replies: `translate_for_customer` turns an agent's free-text reply into the customer's language, for the agent to
+confirm before it is sent (the team channel shows both).
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from sqlalchemy import update
 from sqlalchemy.engine import Engine
 
 from bot.outbox import OutboxSender
-from knowledge.translation import TranslationError, Translator
+from knowledge.translation import Translation, TranslationError, Translator
 from models.db import session_scope
 from models.tables import OutboxItem
 
@@ -65,3 +68,16 @@ class TranslatingCardSender:
     def _save(self, item_id: int | None, payload: dict[str, object]) -> None:
         with session_scope(self.engine) as session:
             session.execute(update(OutboxItem).where(OutboxItem.id == item_id).values(payload=payload))  # type: ignore[arg-type]
+
+
+async def translate_for_customer(translator: Translator, text: str, customer_language: str | None,
+                                 team_language: str) -> Translation | None:
+    """The agent's `text` in the customer's language; None when no translation is needed or it failed."""
+    if not customer_language or customer_language.split("-")[0] == team_language.split("-")[0] or not text.strip():
+        return None
+    try:
+        return await translator.translate(text, target=customer_language, source=team_language)
+    except TranslationError as exc:
+        log.warning("reply not translated to %s: %s", customer_language, exc)
+        return None
+

@@ -5,9 +5,9 @@ from __future__ import annotations
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from bot.card_translation import TranslatingCardSender
 from bot.messages import Card, card_from_payload, card_to_payload
 from bot.outbox import enqueue
+from bot.team_translation import TranslatingCardSender
 from knowledge.translation import LibreTranslateClient
 from models.db import session_scope
 from models.tables import OutboxItem
@@ -54,3 +54,17 @@ async def test_cards_in_the_team_language_and_failed_translations_go_out_untouch
         await sender.send(_card_item(engine, "一直没有收到货", "zh", "card:2"))
     assert len(fake.requests) == 1  # only the Chinese card was sent for translation
     assert [card.fields for card in channel.sent] == [(), ()]
+
+
+async def test_an_agents_reply_is_translated_into_the_customers_language_for_confirmation() -> None:
+    from bot.team_translation import translate_for_customer
+
+    async with running_libretranslate() as fake:
+        client = LibreTranslateClient(fake.url)
+        text = "We are sorry, we will resend your parcel today."
+        translated = await translate_for_customer(client, text, "de-AT", "en")
+        assert translated is not None and translated.text == "Es tut uns leid, wir senden Ihr Paket heute erneut."
+        assert await translate_for_customer(client, text, "en-US", "en") is None  # same language: nothing to do
+        fake.fail_next = [500]
+        assert await translate_for_customer(client, text, "de", "en") is None  # failure: the agent sends as written
+    assert [r["target"] for r in fake.requests] == ["de", "de"]
