@@ -286,6 +286,12 @@ class OutboxWorker:
                         select(OutboxItem).where(OutboxItem.id.in_(claimed)).order_by(OutboxItem.id)  # type: ignore[union-attr]
                     )
                 )
+            for item in items:
+                if item.kind == "card_update" and not item.target and item.ticket_id is not None:
+                    # Queued before its card was posted: the card's ref is known now (items of a ticket go in order).
+                    ticket = session.get(Ticket, item.ticket_id)
+                    if ticket is not None and ticket.card_ref:
+                        item.target = ticket.card_ref
             session.commit()
             for item in items:
                 session.expunge(item)

@@ -472,3 +472,29 @@ async def test_a_worker_stopped_before_it_runs_does_not_start(engine: Engine) ->
     await outbox.stop()
     await asyncio.wait_for(outbox.run(), timeout=30)
     assert channel.attempted == []
+
+
+async def test_a_card_update_queued_before_its_card_was_posted_goes_to_the_posted_card(engine: Engine) -> None:
+
+    with session_scope(engine) as session:
+        customer = Customer(channel="webhook", external_id="c-upd")
+        session.add(customer)
+        session.flush()
+        ticket = Ticket(customer_id=customer.id, channel="webhook", conversation_id="c-upd", intent="x", kind="faq")
+        session.add(ticket)
+        session.flush()
+        enqueue(session, dedup_key="card:u", kind="card", channel="console", target="", payload={},
+                ticket_id=ticket.id)
+        enqueue(session, dedup_key="card_update:u", kind="card_update", channel="console", target="", payload={},
+                ticket_id=ticket.id)
+    targets: list[tuple[str, str]] = []
+
+    class Channel:
+        async def send(self, item: OutboxItem) -> str | None:
+            targets.append((item.kind, item.target))
+            return "C1:1700000000.0001" if item.kind == "card" else None
+
+    worker = OutboxWorker(engine, {"console": Channel()}, OutboxSettings(), "w1")
+    while await worker.drain_once():
+        pass
+    assert targets == [("card", ""), ("card_update", "C1:1700000000.0001")]
