@@ -16,7 +16,6 @@ KEFU_WEBHOOK_CALLBACK_URL (adapters.webhook.callback).
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 from collections.abc import Callable
@@ -26,7 +25,7 @@ from typing import Any, Protocol
 from aiohttp import web
 from sqlalchemy.exc import OperationalError
 
-from adapters.webhook.requests import authentication_error, read_limited_body
+from adapters.webhook.requests import RequestRefused, authenticated_json, error_response
 from bot.api_token import ApiCredentials
 from bot.logs import request_id_var
 from bot.messages import CustomerInfo, Inbound, IngestResult
@@ -146,13 +145,6 @@ def _timestamp(data: dict[str, Any]) -> datetime | None:
 # ---- the endpoint --------------------------------------------------------------------------------------------
 
 
-def _error(status: int, message: str, field: str | None = None, **headers: str) -> web.Response:
-    body: dict[str, Any] = {"error": message}
-    if field is not None:
-        body["field"] = field
-    return web.json_response(body, status=status, headers=headers or None)
-
-
 class WebhookInbound:
     """The `POST /api/v1/messages` handler. `ingestor()` returns the pipeline, or None while the model loads."""
 
@@ -166,35 +158,24 @@ class WebhookInbound:
         app.router.add_post(PATH, self.handle)
 
     async def handle(self, request: web.Request) -> web.Response:
-        body = await read_limited_body(request, MAX_BODY_BYTES)
-        if body is None:
-            return _error(413, f"the body is larger than {MAX_BODY_BYTES // 1024} KiB")
-        problem = authentication_error(self.credentials, request, body)
-        if problem is not None:
-            log.warning("inbound API request refused: %s", problem)
-            return _error(401, problem, **{"WWW-Authenticate": "Bearer"})
-        if request.content_type != "application/json":
-            return _error(415, f"Content-Type must be application/json, got {request.content_type or 'none'!r}")
         try:
-            data = json.loads(body.decode("utf-8"))
-        except UnicodeDecodeError:
-            return _error(400, "the body is not UTF-8")
-        except json.JSONDecodeError as exc:
-            return _error(400, f"the body is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}")
+            data = await authenticated_json(request, self.credentials, MAX_BODY_BYTES)
+        except RequestRefused as refused:
+            return refused.response
         try:
             inbound = parse_message(data, request_id=request_id_var.get())
         except BadRequest as exc:
             log.info("inbound API request refused: %s", exc, extra={"field": exc.field})
-            return _error(400, str(exc), exc.field)
+            return error_response(400, str(exc), exc.field)
         ingestor = self.ingestor()
         if ingestor is None:
-            return _error(503, "kefu is starting: the language model is still loading; retry shortly",
+            return error_response(503, "kefu is starting: the language model is still loading; retry shortly",
                           **{"Retry-After": str(RETRY_AFTER_SECONDS)})
         try:
             result = await ingestor.ingest(inbound)
         except OperationalError as exc:
             log.error("database unavailable while storing a message: %s", type(exc.orig or exc).__name__)
-            return _error(503, "the database is unavailable; retry shortly",
+            return error_response(503, "the database is unavailable; retry shortly",
                           **{"Retry-After": str(RETRY_AFTER_SECONDS)})
         return web.json_response(
             {
