@@ -159,25 +159,40 @@ class OutboxWorker:
     # ---- the loop -------------------------------------------------------------------------------------
 
     async def run(self) -> None:
-        """Drain until `stop()` is called (a worker stopped before it ran returns at once; a stopped worker stays
-        stopped). Sleeps `poll_interval_seconds` when idle; `notify()` wakes it. A database error is logged and
-        retried after the poll interval: the loop does not die."""
+        """Send until `stop()` is called (a worker stopped before it ran returns at once; a stopped worker stays
+        stopped). Up to `max_in_flight` sends run at once and a freed slot is refilled at once, so one slow
+        receiver never holds up the others. Sleeps `poll_interval_seconds` when idle; `notify()` wakes it. A
+        database error is logged and retried after the poll interval: the loop does not die."""
         self._loop = asyncio.get_running_loop()
         self._stopped = asyncio.Event()
+        in_flight: set[asyncio.Task[None]] = set()
+
+        def finished(task: asyncio.Task[None]) -> None:
+            in_flight.discard(task)
+            self._wake.set()  # a free slot: look for more work
+
         try:
             while not self._stopping:
                 self._wake.clear()
-                try:
-                    handled = await self.drain_once()
-                except Exception as exc:  # a database outage must not end the worker
-                    log.error("outbox worker %s: drain failed (%s: %s); retrying", self.worker_id,
-                              type(exc).__name__, exc)
-                    handled = 0
-                if handled or self._stopping:
+                claimed: list[OutboxItem] = []
+                free = self.max_in_flight - len(in_flight)
+                if free > 0:
+                    try:
+                        claimed = await asyncio.to_thread(self._claim, free)
+                    except Exception as exc:  # a database outage must not end the worker
+                        log.error("outbox worker %s: claim failed (%s: %s); retrying", self.worker_id,
+                                  type(exc).__name__, exc)
+                for item in claimed:
+                    task = asyncio.create_task(self._handle_logged(item))
+                    in_flight.add(task)
+                    task.add_done_callback(finished)
+                if claimed and len(in_flight) < self.max_in_flight:
                     continue
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), timeout=self.settings.poll_interval_seconds)
         finally:
+            if in_flight:
+                await asyncio.gather(*in_flight, return_exceptions=True)
             self._stopped.set()
 
     def notify(self) -> None:
@@ -209,13 +224,15 @@ class OutboxWorker:
         items = await asyncio.to_thread(self._claim, self.max_in_flight)
         if not items:
             return 0
-        results = await asyncio.gather(*(self._handle(item) for item in items), return_exceptions=True)
-        for item, result in zip(items, results, strict=True):
-            if isinstance(result, BaseException):
-                # Recording failed (database trouble): the claim expires and the item is sent again later.
-                log.error("outbox item %s: could not record the result (%s: %s)", item.id,
-                          type(result).__name__, result)
+        await asyncio.gather(*(self._handle_logged(item) for item in items))
         return len(items)
+
+    async def _handle_logged(self, item: OutboxItem) -> None:
+        try:
+            await self._handle(item)
+        except Exception as exc:
+            # Recording failed (database trouble): the claim expires and the item is sent again later.
+            log.error("outbox item %s: could not record the result (%s: %s)", item.id, type(exc).__name__, exc)
 
     async def _handle(self, item: OutboxItem) -> None:
         if item.attempts > self.settings.max_attempts:

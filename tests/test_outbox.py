@@ -498,3 +498,37 @@ async def test_a_card_update_queued_before_its_card_was_posted_goes_to_the_poste
     while await worker.drain_once():
         pass
     assert targets == [("card", ""), ("card_update", "C1:1700000000.0001")]
+
+
+async def test_a_hanging_receiver_does_not_hold_up_other_work(engine: Engine) -> None:
+    release = asyncio.Event()
+    delivered: list[str] = []
+
+    class Hanging:
+        async def send(self, item: OutboxItem) -> str | None:
+            await release.wait()
+            return None
+
+    class Quick:
+        async def send(self, item: OutboxItem) -> str | None:
+            delivered.append(item.dedup_key)
+            return None
+
+    add(engine, "reply:stuck", channel="slow")
+    outbox = worker(engine, {"slow": Hanging(), "webhook": Quick()}, poll_interval_seconds=3600)
+    runner = asyncio.create_task(outbox.run())
+    try:
+        await asyncio.sleep(0.2)  # the stuck item is in flight
+        for n in range(3):
+            add(engine, f"reply:quick-{n}")
+            outbox.notify()
+        for _ in range(300):
+            if len(delivered) == 3:
+                break
+            await asyncio.sleep(0.01)
+        assert sorted(delivered) == ["reply:quick-0", "reply:quick-1", "reply:quick-2"]
+        release.set()
+        await outbox.stop()
+        await asyncio.wait_for(runner, timeout=30)
+    finally:
+        runner.cancel()
