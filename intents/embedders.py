@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import os
 import threading
+import uuid
 import zipfile
 from collections.abc import Sequence
 from pathlib import Path
@@ -114,7 +115,13 @@ def load_embedder(spec: str = DEFAULT_EMBEDDER, threads: int | None = None) -> E
 
 
 class CachedEmbedder:
-    """Wraps an embedder with a disk cache keyed by (model name, text): a restart does not re-encode the catalogue."""
+    """Wraps an embedder with a disk cache keyed by (model name, text): a restart does not re-encode the catalogue.
+
+    The cache is a base file plus small part files, one per batch of new texts, so adding texts never rewrites
+    what is already cached; the parts are folded into the base when they pile up (`COMPACT_AFTER`).
+    """
+
+    COMPACT_AFTER = 16
 
     def __init__(self, inner: Embedder, cache_dir: Path) -> None:
         self.inner = inner
@@ -122,20 +129,31 @@ class CachedEmbedder:
         self.dim = inner.dim
         self.cache_dir = Path(cache_dir)
         self.cache_dir.mkdir(parents=True, exist_ok=True)
-        model_key = hashlib.sha256(inner.name.encode()).hexdigest()[:16]
-        self._file = self.cache_dir / f"embeddings-{model_key}.npz"
+        self._stem = f"embeddings-{hashlib.sha256(inner.name.encode()).hexdigest()[:16]}"
+        self._file = self.cache_dir / f"{self._stem}.npz"
         self._memo: dict[str, np.ndarray] = {}
         self._lock = threading.Lock()  # encode may be called from several threads (live learning)
-        if self._file.exists():
-            try:
-                with np.load(self._file) as data:
-                    keys, vectors = data["keys"], data["vectors"]
-                if vectors.ndim != 2 or vectors.shape[1] != self.dim:
-                    raise ValueError(f"cached vectors have shape {vectors.shape}, expected (n, {self.dim})")
-                self._memo = {str(k): v for k, v in zip(keys, vectors, strict=True)}
-            except (OSError, EOFError, KeyError, ValueError, zipfile.BadZipFile):
-                self._memo = {}  # a corrupt or truncated cache is rebuilt, never fatal
+        parts = sorted(self.cache_dir.glob(f"{self._stem}.*.part.npz"))
+        for path in [self._file, *parts]:
+            self._memo.update(self._read(path))
+        if len(parts) > self.COMPACT_AFTER:
+            self._write(self._file, self._memo)
+            for path in parts:
+                path.unlink(missing_ok=True)
         self.misses = 0
+
+    def _read(self, path: Path) -> dict[str, np.ndarray]:
+        if not path.exists():
+            return {}
+        try:
+            with np.load(path) as data:
+                keys, vectors = data["keys"], data["vectors"]
+            if vectors.ndim != 2 or vectors.shape[1] != self.dim:
+                raise ValueError(f"cached vectors have shape {vectors.shape}, expected (n, {self.dim})")
+            return {str(k): v for k, v in zip(keys, vectors, strict=True)}
+        except (OSError, EOFError, KeyError, ValueError, zipfile.BadZipFile):
+            path.unlink(missing_ok=True)  # a corrupt or truncated cache file is rebuilt, never fatal
+            return {}
 
     @staticmethod
     def _key(text: str) -> str:
@@ -151,19 +169,19 @@ class CachedEmbedder:
                 unique = list(dict.fromkeys(keys[i] for i in missing))
                 first = {k: i for i, k in reversed(list(enumerate(keys)))}
                 fresh = self.inner.encode([texts[first[k]] for k in unique])
-                for key, vector in zip(unique, fresh, strict=True):
-                    self._memo[key] = vector
+                added = dict(zip(unique, fresh, strict=True))
+                self._memo.update(added)
                 self.misses += len(unique)
-                self._save()
+                self._write(self.cache_dir / f"{self._stem}.{uuid.uuid4().hex}.part.npz", added)
             return np.stack([self._memo[k] for k in keys]).astype(np.float32)
 
-    def _save(self) -> None:
-        """Write the whole cache to a private temporary file, then atomically replace the cache file."""
-        tmp = self._file.with_name(f"{self._file.stem}.{os.getpid()}.{threading.get_ident()}.tmp.npz")
-        keys = np.array(list(self._memo.keys()))
-        vectors = np.stack(list(self._memo.values())) if self._memo else np.zeros((0, self.dim), np.float32)
+    def _write(self, path: Path, entries: dict[str, np.ndarray]) -> None:
+        """Write `entries` to a private temporary file, then atomically put it in place."""
+        tmp = path.with_name(f"{path.stem}.{os.getpid()}.{threading.get_ident()}.tmp.npz")
+        keys = np.array(list(entries.keys()))
+        vectors = np.stack(list(entries.values())) if entries else np.zeros((0, self.dim), np.float32)
         try:
             np.savez(tmp, keys=keys, vectors=vectors)
-            os.replace(tmp, self._file)
+            os.replace(tmp, path)
         finally:
             tmp.unlink(missing_ok=True)

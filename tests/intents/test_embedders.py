@@ -135,3 +135,22 @@ def test_a_model_that_is_not_installed_is_never_downloaded(monkeypatch: pytest.M
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     with pytest.raises(RuntimeError, match="'no-such-model-xyz' is not a local folder nor an installed model package"):
         load_embedder("sentence-transformers:no-such-model-xyz")
+
+
+def test_new_texts_are_added_without_rewriting_the_cache_and_parts_are_compacted(
+    use_embedder: Embedder, tmp_path: Path
+) -> None:
+    first = CachedEmbedder(use_embedder, tmp_path)
+    first.encode(["Where is my order?"])
+    (part,) = tmp_path.glob("*.npz")
+    written = part.stat().st_mtime_ns
+    for n in range(CachedEmbedder.COMPACT_AFTER + 1):
+        first.encode([f"Order number {n} has not arrived"])
+    assert part.stat().st_mtime_ns == written  # the first batch's file was never rewritten
+    assert len(list(tmp_path.glob("*.npz"))) == CachedEmbedder.COMPACT_AFTER + 2
+
+    model = CountingEmbedder(use_embedder)
+    restarted = CachedEmbedder(model, tmp_path)  # folds the parts into one file
+    restarted.encode(["Where is my order?", "Order number 3 has not arrived"])
+    assert model.encoded == []
+    assert len(list(tmp_path.glob("*.npz"))) == 1
