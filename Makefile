@@ -36,6 +36,7 @@ lint: install-dev
 
 bench: install-dev
 	$(BIN)/python -m bench.run --out bench/REPORT.md
+	$(BIN)/python -m bench.metrics --out bench/METRICS.md
 
 clean:
 	rm -rf $(VENV) var/*.db var/*.db-wal var/*.db-shm
