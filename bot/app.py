@@ -127,6 +127,7 @@ class Kefu:
         self.pipeline: Pipeline | None = None  # set once the intent model has loaded
         self.model_error: str | None = None
         self.outbox_worker: OutboxWorker | None = None
+        self.scheduler: Any = None  # scheduler.runner.SchedulerRunner while serving
         self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self._worker_task: asyncio.Task[None] | None = None
         self._model_thread: threading.Thread | None = None
@@ -226,6 +227,10 @@ class Kefu:
         assert self.engine is not None
         self.outbox_worker = OutboxWorker(self.engine, self._senders(), self.settings.outbox, self.worker_id)
         self._worker_task = asyncio.create_task(self.outbox_worker.run(), name="kefu-outbox")
+        from scheduler.runner import build_scheduler  # scheduler/ builds on bot/: imported when serving
+
+        self.scheduler = build_scheduler(self.settings, self.engine)
+        self.scheduler.start()
         if not self.defer_model_loading:
             self.start_model_loading()
         log.info(CHANNELS_LINE)
@@ -269,6 +274,8 @@ class Kefu:
         return FaqIndex(entries, embedder)
 
     async def _on_cleanup(self, _app: web.Application) -> None:
+        if self.scheduler is not None:
+            await self.scheduler.stop()
         if self.outbox_worker is not None:
             await self.outbox_worker.stop()
         if self._worker_task is not None:

@@ -16,7 +16,7 @@ import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import asdict
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlalchemy import select, update
@@ -276,16 +276,16 @@ class Pipeline:
             select(Customer).where(Customer.channel == inbound.channel, Customer.external_id == info.id)
         ).one()
 
-    def _due_times(self, severity: int, start: datetime) -> tuple[datetime, datetime]:
-        target = self.settings.sla.severity[severity]
-        return (start + timedelta(hours=target.first_response_hours),
-                start + timedelta(hours=target.resolution_hours))
+    def _due_times(self, severity: int, start: datetime, channel: str | None = None,
+                   marketplace: str | None = None) -> tuple[datetime, datetime]:
+        """First-response and resolution deadlines under the SLA policy for this channel and marketplace."""
+        return self.settings.sla.policy_for(channel, marketplace).due_times(severity, start)
 
     def _open_ticket(
         self, session: Session, inbound: Inbound, customer: Customer, conversation_id: str,
         language: str | None, prediction: Prediction, now: datetime,
     ) -> Ticket:
-        first_due, resolution_due = self._due_times(prediction.severity, now)
+        first_due, resolution_due = self._due_times(prediction.severity, now, inbound.channel, inbound.marketplace)
         assert customer.id is not None
         ticket = Ticket(
             customer_id=customer.id, channel=inbound.channel, conversation_id=conversation_id, status="new",
@@ -306,7 +306,7 @@ class Pipeline:
         if ticket.intent == UNKNOWN_INTENT and prediction.intent != UNKNOWN_INTENT:
             ticket.intent, ticket.kind, ticket.confidence = prediction.intent, prediction.kind, prediction.confidence
         if prediction.severity < ticket.severity:
-            first_due, resolution_due = self._due_times(prediction.severity, now)
+            first_due, resolution_due = self._due_times(prediction.severity, now, ticket.channel, ticket.marketplace)
             ticket.severity = prediction.severity
             ticket.first_response_due = min(d for d in (ticket.first_response_due, first_due) if d is not None)
             ticket.resolution_due = min(d for d in (ticket.resolution_due, resolution_due) if d is not None)
@@ -316,7 +316,8 @@ class Pipeline:
             if ticket.first_response_at is None:
                 # Only the bot answered so far: a person owes a first response from now on.
                 ticket.first_response_due = min(
-                    d for d in (self._due_times(ticket.severity, now)[0], ticket.resolution_due) if d is not None
+                    d for d in (self._due_times(ticket.severity, now, ticket.channel, ticket.marketplace)[0],
+                                ticket.resolution_due) if d is not None
                 )
         ticket.language = ticket.language or language
         ticket.updated_at = now

@@ -8,9 +8,12 @@ Nested sections are set from the environment with a double underscore: KEFU_OUTB
 from __future__ import annotations
 
 import os
+import re
 import tomllib
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -22,6 +25,9 @@ from pydantic import (
     model_validator,
 )
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+if TYPE_CHECKING:
+    from bot.business_calendar import BusinessCalendar
 
 
 class SettingsError(Exception):
@@ -45,22 +51,138 @@ def _default_sla() -> dict[int, SlaTarget]:
     }
 
 
+class BusinessHoursSettings(_Section):
+    """Working hours of the team that covers a policy: `hours` maps "mon-fri" (or "sat", "daily") to
+    "09:00-18:00" (or a list of spans), `holidays` are ISO dates in `timezone`."""
+
+    timezone: str = "UTC"
+    hours: dict[str, str | list[str]] = Field(default_factory=lambda: {"mon-fri": "09:00-18:00"})
+    holidays: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _valid_calendar(self) -> BusinessHoursSettings:
+        from bot.business_calendar import CalendarError
+
+        try:
+            self.calendar()
+        except CalendarError as exc:
+            where, _, detail = str(exc).partition(": ")
+            if where.startswith("timezone"):
+                raise ValueError("@timezone: an IANA timezone such as 'Asia/Shanghai'") from None
+            if not detail:  # the week has no working time
+                raise ValueError("@hours: at least one working span in the week, like 'mon-fri' = '09:00-18:00'") \
+                    from None
+            key = where.split(".", 1)[0].split("[", 1)[0]
+            raise ValueError(f"@{key}: {detail.removeprefix('expected ')} (at {where})") from None
+        return self
+
+    def calendar(self) -> BusinessCalendar:
+        from bot.business_calendar import BusinessCalendar
+
+        return BusinessCalendar.from_spec(self.timezone, self.hours, self.holidays)
+
+
+class SlaRoute(_Section):
+    """A team channel adapter and its target (e.g. a Slack channel id; "" for the console)."""
+
+    channel: str = Field(default="console", min_length=1, max_length=32)
+    target: str = Field(default="", max_length=255)
+
+
+def _check_targets(value: dict[int, SlaTarget], *, fill: bool) -> dict[int, SlaTarget]:
+    merged = _default_sla() | value if fill else value
+    unknown = sorted(set(merged) - {1, 2, 3})
+    if unknown:
+        raise ValueError(f"severities are 1, 2 and 3, got {unknown}")
+    for target in merged.values():
+        if target.resolution_hours < target.first_response_hours:
+            raise ValueError("resolution_hours must not be shorter than first_response_hours")
+    return merged
+
+
+class SlaPolicy(_Section):
+    """An SLA policy for tickets of a channel and/or marketplace; unset fields fall back to `[sla]`'s."""
+
+    name: str = Field(min_length=1, max_length=64)
+    channel: str | None = None
+    marketplace: str | None = None
+    severity: dict[int, SlaTarget] = Field(default_factory=dict)
+    business_hours: BusinessHoursSettings | None = None
+    pause_resolution_when_pending: bool | None = None
+
+    @field_validator("severity")
+    @classmethod
+    def _severities(cls, value: dict[int, SlaTarget]) -> dict[int, SlaTarget]:
+        return _check_targets(value, fill=False)
+
+    @model_validator(mode="after")
+    def _matches_something(self) -> SlaPolicy:
+        if self.channel is None and self.marketplace is None:
+            raise ValueError("@channel: a policy names a channel, a marketplace or both (the defaults live in [sla])")
+        return self
+
+
+@dataclass(frozen=True)
+class ResolvedSlaPolicy:
+    """The SLA that applies to one ticket: targets per severity, its calendar, and the pending rule."""
+
+    name: str
+    targets: dict[int, SlaTarget]
+    calendar: BusinessCalendar
+    pause_resolution_when_pending: bool
+
+    def targets_for(self, severity: int) -> tuple[timedelta, timedelta]:
+        target = self.targets[severity]
+        return timedelta(hours=target.first_response_hours), timedelta(hours=target.resolution_hours)
+
+    def due_times(self, severity: int, start: datetime) -> tuple[datetime, datetime]:
+        """First-response and resolution deadlines of a ticket of `severity` opened at `start`."""
+        first, resolution = self.targets_for(severity)
+        return self.calendar.add(start, first), self.calendar.add(start, resolution)
+
+
 class SlaSettings(_Section):
-    """SLA targets per severity (1 most urgent)."""
+    """SLA targets per severity (1 most urgent), optional business hours (absent: 24/7), policies per channel or
+    marketplace (first match wins), and the watch (scheduler/sla.py): pre-breach window, routes, interval."""
 
     severity: dict[int, SlaTarget] = Field(default_factory=_default_sla)
+    business_hours: BusinessHoursSettings | None = None
+    policies: list[SlaPolicy] = Field(default_factory=list)
+    pre_breach_fraction: float = Field(default=0.25, gt=0, lt=1)
+    pause_resolution_when_pending: bool = True
+    watch_interval_seconds: float = Field(default=60.0, ge=1)
+    managers: SlaRoute = Field(default_factory=SlaRoute)
 
     @field_validator("severity")
     @classmethod
     def _all_severities(cls, value: dict[int, SlaTarget]) -> dict[int, SlaTarget]:
-        merged = _default_sla() | value
-        unknown = sorted(set(merged) - {1, 2, 3})
-        if unknown:
-            raise ValueError(f"severities are 1, 2 and 3, got {unknown}")
-        for target in merged.values():
-            if target.resolution_hours < target.first_response_hours:
-                raise ValueError("resolution_hours must not be shorter than first_response_hours")
-        return merged
+        return _check_targets(value, fill=True)
+
+    def policy_for(self, channel: str | None = None, marketplace: str | None = None) -> ResolvedSlaPolicy:
+        """The policy of a ticket on `channel` / `marketplace`: the first policy whose given keys all match."""
+        for policy in self.policies:
+            if policy.channel is not None and policy.channel != channel:
+                continue
+            if policy.marketplace is not None and policy.marketplace != marketplace:
+                continue
+            hours = policy.business_hours or self.business_hours
+            pause = policy.pause_resolution_when_pending
+            return ResolvedSlaPolicy(
+                name=policy.name, targets=self.severity | policy.severity,
+                calendar=hours.calendar() if hours else _always(),
+                pause_resolution_when_pending=self.pause_resolution_when_pending if pause is None else pause,
+            )
+        return ResolvedSlaPolicy(
+            name="default", targets=self.severity,
+            calendar=self.business_hours.calendar() if self.business_hours else _always(),
+            pause_resolution_when_pending=self.pause_resolution_when_pending,
+        )
+
+
+def _always() -> BusinessCalendar:
+    from bot.business_calendar import BusinessCalendar
+
+    return BusinessCalendar.always()
 
 
 class OutboxSettings(_Section):
@@ -125,6 +247,221 @@ class TranslationSettings(_Section):
         return self
 
 
+DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$")
+_THRESHOLD = re.compile(r"^\s*(>=|<=|>|<)\s*(-?\d+(?:\.\d+)?)\s*(%|[smhdw])?\s*$")
+
+
+def parse_duration(text: str) -> float:
+    """Seconds in a duration like "90s", "10m", "2h", "1.5d", "1w"; ValueError saying what was expected."""
+    match = _DURATION.match(str(text))
+    if not match:
+        raise ValueError(f"a duration like '10m', '2h' or '90d', got {text!r}")
+    return float(match.group(1)) * DURATION_UNITS[match.group(2)]
+
+
+def parse_threshold(text: str) -> tuple[str, float]:
+    """("> ", value) from "> 2h" (seconds), "< 80%" (percent 0..100), ">= 3.5"; ValueError when malformed."""
+    match = _THRESHOLD.match(str(text))
+    if not match:
+        raise ValueError(f"a threshold like '> 2h', '< 80%' or '>= 3.5', got {text!r}")
+    operator, number, unit = match.group(1), float(match.group(2)), match.group(3)
+    if unit and unit != "%":
+        number *= DURATION_UNITS[unit]
+    return operator, number
+
+
+class AlertBaseline(_Section):
+    """mean ± k·σ of the same metric over the same window length on each of the last `days` days."""
+
+    days: int = Field(default=90, ge=3, le=400)
+    warning_sigma: float | None = Field(default=1.0, gt=0)
+    critical_sigma: float | None = Field(default=2.0, gt=0)
+    direction: Literal["up", "down", "both"] | None = None  # None: from the metric (worse is up or down)
+    min_history: int = Field(default=7, ge=2)  # past windows with a value needed before the rule can fire
+
+
+class AlertRoute(_Section):
+    """A named team channel for alerts: the adapter, its target, its timezone and quiet hours."""
+
+    channel: str = Field(default="console", min_length=1, max_length=32)
+    target: str = Field(default="", max_length=255)
+    timezone: str | None = None  # None: the team's timezone (settings.timezone)
+    quiet_hours: str | None = None  # "22:00-08:00" in the route's timezone: warnings wait, criticals do not
+
+    @field_validator("quiet_hours")
+    @classmethod
+    def _hours(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d", value.strip()):
+            raise ValueError("quiet hours like '22:00-08:00'")
+        return value.strip()
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_tz(cls, value: str | None) -> str | None:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        if value is None:
+            return None
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError("an IANA timezone such as 'Asia/Shanghai' or 'Europe/Berlin'") from None
+        return value
+
+
+class AlertRule(_Section):
+    """One metric alert rule (scheduler/alerts evaluates it); see `[[alerts.rules]]` in the README."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    name: str = Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.-]+$")
+    metric: str
+    window: str = "1h"
+    group_by: list[str] = Field(default_factory=list)
+    filters: dict[str, str] = Field(default_factory=dict)
+    warning: str | None = None
+    critical: str | None = None
+    baseline: AlertBaseline | None = None
+    for_: str = Field(default="0s", alias="for")
+    route: str = "default"
+    min_count: int = Field(default=1, ge=0)  # the window's population (tickets, responses...) needed to judge
+
+    @field_validator("metric")
+    @classmethod
+    def _known_metric(cls, value: str) -> str:
+        from bot.metrics.definitions import METRICS
+
+        if value not in METRICS:
+            raise ValueError(f"a metric of bot.metrics ({', '.join(METRICS)}), got {value!r}")
+        return value
+
+    @field_validator("window", "for_")
+    @classmethod
+    def _duration(cls, value: str) -> str:
+        parse_duration(value)
+        return value
+
+    @field_validator("warning", "critical")
+    @classmethod
+    def _threshold(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_threshold(value)
+        return value
+
+    @field_validator("group_by")
+    @classmethod
+    def _labels(cls, value: list[str]) -> list[str]:
+        from bot.metrics.definitions import DIMENSIONS
+
+        for label in value:
+            if label not in DIMENSIONS:
+                raise ValueError(f"labels of {', '.join(DIMENSIONS)}, got {label!r}")
+        if len(value) > 1:
+            raise ValueError(f"at most one label for now, got {value}")
+        return value
+
+    @field_validator("filters")
+    @classmethod
+    def _filter_labels(cls, value: dict[str, str]) -> dict[str, str]:
+        from bot.metrics.definitions import DIMENSIONS
+
+        for label in value:
+            if label not in DIMENSIONS:
+                raise ValueError(f"labels of {', '.join(DIMENSIONS)}, got {label!r}")
+        return value
+
+    @model_validator(mode="after")
+    def _has_condition(self) -> AlertRule:
+        if self.baseline is None and self.warning is None and self.critical is None:
+            raise ValueError("@warning: a threshold (warning and/or critical) or a baseline")
+        if self.baseline is not None and (self.warning is not None or self.critical is not None):
+            raise ValueError("@baseline: either thresholds or a baseline, not both")
+        if parse_duration(self.window) <= 0:
+            raise ValueError("@window: a duration above 0")
+        return self
+
+    @property
+    def window_seconds(self) -> float:
+        return parse_duration(self.window)
+
+    @property
+    def for_seconds(self) -> float:
+        return parse_duration(self.for_)
+
+
+def _default_alert_rules() -> list[AlertRule]:
+    return [
+        # 24 h: the metric's population is the window's tickets answered by its end, so a window shorter than
+        # the threshold could never show a mean above it.
+        AlertRule(name="first_response_slow", metric="first_response_time_mean", window="24h",
+                  warning="> 2h", critical="> 4h", **{"for": "10m"}),
+        AlertRule(name="csat_drop", metric="csat_mean", window="24h", baseline=AlertBaseline(), min_count=5),
+        AlertRule(name="refund_spike", metric="refund_return_request_rate", window="24h",
+                  baseline=AlertBaseline(), group_by=["marketplace"], min_count=10),
+        AlertRule(name="complaint_spike", metric="volume", window="24h", filters={"kind": "complaint"},
+                  baseline=AlertBaseline(), min_count=0),
+        AlertRule(name="backlog_growth", metric="backlog", window="1h",
+                  baseline=AlertBaseline(days=14), min_count=0, **{"for": "30m"}),
+    ]
+
+
+class AlertSettings(_Section):
+    """Metric alert rules, their evaluation cadence and notification routes (scheduler/alerts)."""
+
+    evaluation_interval_seconds: float = Field(default=300.0, gt=0)
+    repeat_interval: str = "4h"
+    rules: list[AlertRule] = Field(default_factory=_default_alert_rules)
+    routes: dict[str, AlertRoute] = Field(default_factory=dict)  # "default" falls back to the triage channel
+
+    @field_validator("repeat_interval")
+    @classmethod
+    def _repeat(cls, value: str) -> str:
+        parse_duration(value)
+        return value
+
+    @field_validator("rules", mode="before")
+    @classmethod
+    def _named_rules(cls, value: Any) -> Any:
+        # Validate each rule here so that an error names the rule ("rules[first_response_slow].warning").
+        if not isinstance(value, list):
+            return value
+        names: set[str] = set()
+        for index, raw in enumerate(value):
+            if isinstance(raw, AlertRule):
+                rule_name = raw.name
+            else:
+                rule_name = str(raw.get("name", f"#{index + 1}")) if isinstance(raw, dict) else f"#{index + 1}"
+                try:
+                    AlertRule.model_validate(raw)
+                except ValidationError as exc:
+                    error = exc.errors()[0]
+                    key = ".".join(str(part) for part in error["loc"]) or "(rule)"
+                    message = error["msg"].removeprefix("Value error, ")
+                    if message.startswith("@"):
+                        key, _, message = message[1:].partition(": ")
+                    key = "for" if key == "for_" else key
+                    raise ValueError(f"rule {rule_name!r}, key {key!r}: {message}") from None
+            if rule_name in names:
+                raise ValueError(f"rule {rule_name!r}, key 'name': two rules have this name")
+            names.add(rule_name)
+        return value
+
+    @model_validator(mode="after")
+    def _known_routes(self) -> AlertSettings:
+        for rule in self.rules:
+            if rule.route != "default" and rule.route not in self.routes:
+                raise ValueError(f"@rules: rule {rule.name!r}, key 'route': a route of [alerts.routes] "
+                                 f"({', '.join(self.routes) or 'none defined'}) or 'default', got {rule.route!r}")
+        return self
+
+    @property
+    def repeat_seconds(self) -> float:
+        return parse_duration(self.repeat_interval)
+
+
 SCORE_COMPONENTS = ("sla", "csat", "one_touch", "response_time", "acceptance")
 
 
@@ -186,6 +523,7 @@ class Settings(BaseSettings):
     outbox: OutboxSettings = Field(default_factory=OutboxSettings)
     translation: TranslationSettings = Field(default_factory=TranslationSettings)
     scorecards: ScorecardSettings = Field(default_factory=ScorecardSettings)
+    alerts: AlertSettings = Field(default_factory=AlertSettings)
 
     @field_validator("log_level", "log_format", mode="before")
     @classmethod

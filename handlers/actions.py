@@ -22,7 +22,7 @@ import difflib
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, Final, Protocol
 
 from sqlalchemy import delete, select, update
@@ -370,9 +370,8 @@ class TicketActions:
 
     def _tighten_due_times(self, ticket: Ticket, now: datetime) -> None:
         """Due times for the ticket's severity from now, never later than they were."""
-        target = self.settings.sla.severity[ticket.severity]
-        first_due = now + timedelta(hours=target.first_response_hours)
-        resolution_due = now + timedelta(hours=target.resolution_hours)
+        policy = self.settings.sla.policy_for(ticket.channel, ticket.marketplace)
+        first_due, resolution_due = policy.due_times(ticket.severity, now)
         if ticket.first_response_at is None:
             ticket.first_response_due = min(d for d in (ticket.first_response_due, first_due) if d is not None)
         ticket.resolution_due = min(d for d in (ticket.resolution_due, resolution_due) if d is not None)

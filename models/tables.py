@@ -89,6 +89,8 @@ class Ticket(SQLModel, table=True):
     # Where the ticket's triage card lives on the team channel, so it can be updated in place.
     card_channel: str | None = Field(default=None, max_length=32)
     card_ref: str | None = Field(default=None, max_length=255)
+    # Set by the SLA watch while the ticket is pending and its policy pauses the resolution clock.
+    resolution_paused_at: datetime | None = _utc()
 
 
 class Message(SQLModel, table=True):
@@ -192,6 +194,25 @@ class OutboxItem(SQLModel, table=True):
 
 
 Index("ix_outbox_due", OutboxItem.status, OutboxItem.next_attempt_at)  # type: ignore[arg-type]
+
+
+class SlaNotice(SQLModel, table=True):
+    """One SLA notification of a ticket: (ticket, clock, stage) is unique, so each is posted once across replicas.
+
+    clock: first_response | resolution; stage: warning | breach | escalation, and <stage>_outcome for the in-place
+    update once the clock stops. The row is inserted in the same transaction as its outbox item; `outbox_item_id`
+    is the card posted (or the update queued).
+    """
+
+    __table_args__ = (UniqueConstraint("ticket_id", "clock", "stage", name="uq_sla_notice"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    ticket_id: int = Field(foreign_key="ticket.id", index=True)
+    clock: str = Field(max_length=16)
+    stage: str = Field(max_length=24)
+    due_at: datetime = Field(sa_type=UtcDateTime, nullable=False)
+    outbox_item_id: int | None = Field(default=None, foreign_key="outboxitem.id")
+    created_at: datetime = _created()
 
 
 class AuditEvent(SQLModel, table=True):

@@ -160,6 +160,7 @@ def upgrade() -> None:
     sa.Column('auto_replies', sa.Integer(), nullable=False),
     sa.Column('card_channel', sa.String(length=32), nullable=True),
     sa.Column('card_ref', sa.String(length=255), nullable=True),
+    sa.Column('resolution_paused_at', sa.DateTime(), nullable=True),
     sa.ForeignKeyConstraint(['assignee_id'], ['agent.id'], ),
     sa.ForeignKeyConstraint(['customer_id'], ['customer.id'], ),
     sa.PrimaryKeyConstraint('id')
@@ -255,6 +256,23 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_feedback_created_at'), ['created_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_feedback_message_id'), ['message_id'], unique=False)
 
+    op.create_table('slanotice',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('ticket_id', sa.Integer(), nullable=False),
+    sa.Column('clock', sa.String(length=16), nullable=False),
+    sa.Column('stage', sa.String(length=24), nullable=False),
+    sa.Column('due_at', sa.DateTime(), nullable=False),
+    sa.Column('outbox_item_id', sa.Integer(), nullable=True),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['outbox_item_id'], ['outboxitem.id'], ),
+    sa.ForeignKeyConstraint(['ticket_id'], ['ticket.id'], ),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('ticket_id', 'clock', 'stage', name='uq_sla_notice')
+    )
+    with op.batch_alter_table('slanotice', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_slanotice_created_at'), ['created_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_slanotice_ticket_id'), ['ticket_id'], unique=False)
+
     op.create_table('suggestion',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('ticket_id', sa.Integer(), nullable=False),
@@ -306,6 +324,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_suggestion_created_at'))
 
     op.drop_table('suggestion')
+    with op.batch_alter_table('slanotice', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_slanotice_ticket_id'))
+        batch_op.drop_index(batch_op.f('ix_slanotice_created_at'))
+
+    op.drop_table('slanotice')
     with op.batch_alter_table('feedback', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_feedback_message_id'))
         batch_op.drop_index(batch_op.f('ix_feedback_created_at'))

@@ -1,0 +1,316 @@
+"""The SLA watch: warns before a ticket's first-response or resolution deadline, escalates a breach, and
+updates those cards in place once the clock stops ("met" or "breached by 37 min").
+
+One `SlaWatch.run_once(now)` pass (the scheduler runs it every `sla.watch_interval_seconds`; `kefu sla check`
+runs it by hand):
+
+- pending tickets whose policy pauses the resolution clock are marked paused; when they leave pending, their
+  resolution deadline moves later by the working time they spent paused;
+- an open clock with at most `pre_breach_fraction` of its target left (in the policy's working time) gets a
+  *warning* card on the triage route mentioning the assignee (or the queue when unassigned);
+- a clock past due gets a *breach* card on the triage route and an *escalation* card on the managers' route;
+- a warned or breached clock that has stopped (first response given, ticket resolved) gets its cards updated
+  in place with the outcome, measured in working time.
+
+Each (ticket, clock, stage) notifies once: an `SlaNotice` row, unique on those three, is inserted in the same
+transaction as the outbox items (INSERT ... ON CONFLICT DO NOTHING); a second watcher (another replica) inserts
+nothing and posts nothing. Database work is synchronous; the scheduler runs it in a thread.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import exists, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import aliased
+from sqlmodel import Session
+
+from bot.messages import Card, CardField, card_from_payload, card_to_payload
+from bot.outbox import enqueue
+from bot.settings import ResolvedSlaPolicy, Settings
+from models.db import utcnow
+from models.tables import Agent, OutboxItem, SlaNotice, Ticket
+
+log = logging.getLogger(__name__)
+
+CLOCKS = ("first_response", "resolution")
+CLOCK_LABELS = {"first_response": "first response", "resolution": "resolution"}
+CARD_STAGES = ("warning", "breach", "escalation")
+
+
+@dataclass(frozen=True)
+class SlaEvent:
+    """What one pass did (or, in a dry run, would do) for one ticket clock."""
+
+    ticket_id: int
+    clock: str  # first_response | resolution
+    stage: str  # warning | breach | warning_outcome | breach_outcome | escalation_outcome | paused | resumed
+    due: datetime
+    detail: str  # one line for people: "due in 25 min", "overdue by 5 min", "met", "breached by 37 min"
+    posted: bool  # False in a dry run
+
+    def line(self) -> str:
+        verb = "posted" if self.posted else "would post"
+        if self.stage in ("paused", "resumed"):
+            verb = "done" if self.posted else "would do"
+        return (f"ticket #{self.ticket_id} {CLOCK_LABELS[self.clock]} {self.stage}: {self.detail} "
+                f"(due {self.due.isoformat(timespec='minutes')}) [{verb}]")
+
+
+def format_duration(value: timedelta) -> str:
+    """A short human duration: "37 min", "2 h 5 min", "1 d 3 h"."""
+    minutes = max(0, round(value.total_seconds() / 60))
+    days, rest = divmod(minutes, 24 * 60)
+    hours, mins = divmod(rest, 60)
+    if days:
+        return f"{days} d {hours} h" if hours else f"{days} d"
+    if hours:
+        return f"{hours} h {mins} min" if mins else f"{hours} h"
+    return f"{mins} min"
+
+
+class SlaWatch:
+    """Runs SLA passes over the database of `engine` with `settings`; `clock` gives "now" when none is passed."""
+
+    def __init__(self, engine: Engine, settings: Settings, clock: Callable[[], datetime] = utcnow) -> None:
+        self.engine = engine
+        self.settings = settings
+        self.clock = clock
+        self._zone = ZoneInfo(settings.timezone)
+        self._policies: dict[tuple[str, str | None], ResolvedSlaPolicy] = {}
+
+    def __call__(self, now: datetime) -> list[SlaEvent]:
+        """The scheduler's entry point (see scheduler/runner.py)."""
+        return self.run_once(now)
+
+    def run_once(self, now: datetime | None = None, *, dry_run: bool = False) -> list[SlaEvent]:
+        """One pass as of `now`: pause bookkeeping, warnings, breaches, outcome updates. Returns what it did (or,
+        with `dry_run`, what it would do, writing nothing)."""
+        now = now or self.clock()
+        if now.tzinfo is None:
+            raise ValueError(f"the SLA watch needs a timezone-aware time, got {now.isoformat()}")
+        events: list[SlaEvent] = []
+        events += self._pauses(now, dry_run)
+        events += self._deadlines(now, dry_run)
+        events += self._outcomes(now, dry_run)
+        for event in events:
+            if event.posted:
+                log.info("SLA %s", event.line(), extra={"ticket_id": event.ticket_id})
+        return events
+
+    # ---- pending pauses the resolution clock -----------------------------------------------------------
+
+    def _pauses(self, now: datetime, dry_run: bool) -> list[SlaEvent]:
+        events: list[SlaEvent] = []
+        with Session(self.engine) as session:
+            tickets = session.scalars(select(Ticket).where(or_(
+                Ticket.status == "pending", Ticket.resolution_paused_at.is_not(None),  # type: ignore[union-attr]
+            ))).all()
+            for ticket in tickets:
+                assert ticket.id is not None
+                policy = self._policy(ticket)
+                if ticket.resolution_due is None:
+                    continue
+                if ticket.status == "pending" and ticket.resolution_paused_at is None:
+                    if not policy.pause_resolution_when_pending or ticket.resolved_at is not None:
+                        continue
+                    since = min(ticket.updated_at, now)
+                    done = dry_run or self._conditional(session, ticket.id, None, {"resolution_paused_at": since})
+                    if done:
+                        events.append(SlaEvent(ticket.id, "resolution", "paused", ticket.resolution_due,
+                                               "waiting on the customer: resolution clock paused", not dry_run))
+                elif ticket.status != "pending" and ticket.resolution_paused_at is not None:
+                    paused = ticket.resolution_paused_at
+                    resumed = max(paused, min(ticket.resolved_at or ticket.updated_at, now))
+                    spent = policy.calendar.working_time(paused, resumed)
+                    due = policy.calendar.add(ticket.resolution_due, spent) if spent > timedelta(0) \
+                        else ticket.resolution_due
+                    values = {"resolution_paused_at": None, "resolution_due": due}
+                    if dry_run or self._conditional(session, ticket.id, paused, values):
+                        events.append(SlaEvent(ticket.id, "resolution", "resumed", due,
+                                               f"clock resumed, {format_duration(spent)} paused", not dry_run))
+            if not dry_run:
+                session.commit()
+        return events
+
+    @staticmethod
+    def _conditional(session: Session, ticket_id: int, paused_at: datetime | None, values: dict[str, Any]) -> bool:
+        """Update the ticket only if its pause mark is still what this pass saw (another replica may be first)."""
+        table = Ticket.__table__  # type: ignore[attr-defined]
+        seen = table.c.resolution_paused_at.is_(None) if paused_at is None \
+            else table.c.resolution_paused_at == paused_at
+        result = session.execute(update(table).where(table.c.id == ticket_id, seen).values(**values))
+        return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+
+    # ---- warnings and breaches -------------------------------------------------------------------------
+
+    def _deadlines(self, now: datetime, dry_run: bool) -> list[SlaEvent]:
+        with Session(self.engine) as session:
+            tickets = session.scalars(
+                select(Ticket).where(Ticket.resolved_at.is_(None), Ticket.status != "resolved")  # type: ignore[union-attr]
+                .where(or_(Ticket.first_response_due.is_not(None), Ticket.resolution_due.is_not(None)))  # type: ignore[union-attr]
+                .order_by(Ticket.id)  # type: ignore[arg-type]
+            ).all()
+            notified = {(n.ticket_id, n.clock, n.stage) for n in session.scalars(
+                select(SlaNotice).where(SlaNotice.ticket_id.in_([t.id for t in tickets]))  # type: ignore[attr-defined]
+            )} if tickets else set()
+            owners = {a.id: a.name for a in session.scalars(select(Agent))}
+        events: list[SlaEvent] = []
+        for ticket in tickets:
+            assert ticket.id is not None
+            policy = self._policy(ticket)
+            first_target, resolution_target = policy.targets_for(ticket.severity)
+            clocks: list[tuple[str, datetime, timedelta]] = []
+            if ticket.first_response_at is None and ticket.first_response_due is not None:
+                clocks.append(("first_response", ticket.first_response_due, first_target))
+            paused = ticket.status == "pending" and policy.pause_resolution_when_pending
+            if ticket.resolution_due is not None and not paused and ticket.resolution_paused_at is None:
+                clocks.append(("resolution", ticket.resolution_due, resolution_target))
+            for clock, due, target in clocks:
+                if now >= due:
+                    stage, detail = "breach", f"overdue by {format_duration(now - due)}"
+                elif policy.calendar.working_time(now, due) <= target * self.settings.sla.pre_breach_fraction:
+                    stage, detail = "warning", f"due in {format_duration(policy.calendar.working_time(now, due))}"
+                else:
+                    continue
+                if (ticket.id, clock, stage) in notified:
+                    continue
+                owner = owners.get(ticket.assignee_id) if ticket.assignee_id is not None else None
+                if dry_run or self._notify(ticket, clock, stage, due, detail, owner, policy):
+                    events.append(SlaEvent(ticket.id, clock, stage, due, detail, not dry_run))
+        return events
+
+    def _notify(self, ticket: Ticket, clock: str, stage: str, due: datetime, detail: str, owner: str | None,
+                policy: ResolvedSlaPolicy) -> bool:
+        """Insert the notice(s) and enqueue the card(s) in one transaction; False when another watcher did."""
+        assert ticket.id is not None
+        triage = self.settings.triage
+        managers = self.settings.sla.managers
+        with Session(self.engine) as session:
+            if not self._claim_notice(session, ticket.id, clock, stage, due):
+                session.rollback()
+                return False
+            card = self._card(ticket, clock, stage, due, detail, owner, policy)
+            item = enqueue(session, dedup_key=f"sla:{ticket.id}:{clock}:{stage}", kind="alert",
+                           channel=triage.channel, target=triage.target, payload=card_to_payload(card),
+                           ticket_id=ticket.id)
+            self._link(session, ticket.id, clock, stage, item.id)
+            if stage == "breach" and self._claim_notice(session, ticket.id, clock, "escalation", due):
+                escalation = self._card(ticket, clock, "escalation", due, detail, owner, policy)
+                item = enqueue(session, dedup_key=f"sla:{ticket.id}:{clock}:escalation", kind="alert",
+                               channel=managers.channel, target=managers.target,
+                               payload=card_to_payload(escalation), ticket_id=ticket.id)
+                self._link(session, ticket.id, clock, "escalation", item.id)
+            session.commit()
+        return True
+
+    @staticmethod
+    def _claim_notice(session: Session, ticket_id: int, clock: str, stage: str, due: datetime) -> bool:
+        values = {"ticket_id": ticket_id, "clock": clock, "stage": stage, "due_at": due, "created_at": utcnow()}
+        table = SlaNotice.__table__  # type: ignore[attr-defined]
+        insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+        statement = insert(table).values(values).on_conflict_do_nothing(
+            index_elements=["ticket_id", "clock", "stage"]).returning(table.c.id)
+        return session.execute(statement).scalar_one_or_none() is not None
+
+    @staticmethod
+    def _link(session: Session, ticket_id: int, clock: str, stage: str, item_id: int | None) -> None:
+        table = SlaNotice.__table__  # type: ignore[attr-defined]
+        session.execute(update(table).where(table.c.ticket_id == ticket_id, table.c.clock == clock,
+                                            table.c.stage == stage).values(outbox_item_id=item_id))
+
+    def _card(self, ticket: Ticket, clock: str, stage: str, due: datetime, detail: str, owner: str | None,
+              policy: ResolvedSlaPolicy) -> Card:
+        label = CLOCK_LABELS[clock]
+        heading = {"warning": "⚠️ SLA warning", "breach": "🚨 SLA breached", "escalation": "🚨 SLA escalation"}[stage]
+        mention = f"@{owner}" if owner else "Unassigned: the queue"
+        body = {
+            "warning": f"{mention}, the {label} of ticket #{ticket.id} is {detail}.",
+            "breach": f"{mention}, the {label} of ticket #{ticket.id} is {detail}; managers have been told.",
+            "escalation": f"The {label} of ticket #{ticket.id} is {detail}. Owner: {owner or 'unassigned'}.",
+        }[stage]
+        fields = (
+            CardField("Ticket", f"#{ticket.id} · {ticket.intent} · {ticket.channel}"),
+            CardField("Due", self._local(due)),
+            CardField("Assignee", owner or "unassigned"),
+            CardField("Policy", policy.name),
+        )
+        return Card(kind="sla_alert", title=f"{heading} · ticket #{ticket.id}: {label} {detail}", body=body,
+                    severity=ticket.severity, fields=fields, ticket_id=ticket.id, language=None)
+
+    def _local(self, when: datetime) -> str:
+        return when.astimezone(self._zone).strftime("%a %Y-%m-%d %H:%M %Z")
+
+    # ---- outcomes: update the cards in place -----------------------------------------------------------
+
+    def _outcomes(self, now: datetime, dry_run: bool) -> list[SlaEvent]:
+        events: list[SlaEvent] = []
+        with Session(self.engine) as session:
+            outcome = aliased(SlaNotice)
+            settled = exists().where(
+                outcome.ticket_id == SlaNotice.ticket_id, outcome.clock == SlaNotice.clock,
+                outcome.stage == SlaNotice.stage + "_outcome",  # type: ignore[operator]
+            )
+            pending = list(session.scalars(select(SlaNotice).where(
+                SlaNotice.stage.in_(CARD_STAGES), ~settled,  # type: ignore[attr-defined]
+            ).order_by(SlaNotice.id)))  # type: ignore[arg-type]
+            tickets = {t.id: t for t in session.scalars(select(Ticket).where(
+                Ticket.id.in_({n.ticket_id for n in pending})))} if pending else {}  # type: ignore[union-attr]
+            items = {i.id: i for i in session.scalars(select(OutboxItem).where(
+                OutboxItem.id.in_({n.outbox_item_id for n in pending})))} if pending else {}  # type: ignore[union-attr]
+        for notice in pending:
+            ticket = tickets[notice.ticket_id]
+            stopped, due = self._stopped(ticket, notice.clock)
+            if stopped is None or due is None or stopped > now:
+                continue
+            item = items.get(notice.outbox_item_id)
+            if item is not None and item.status == "pending":
+                continue  # the card is not posted yet: update it once its reference is known
+            policy = self._policy(ticket)
+            late = policy.calendar.working_time(due, stopped) if stopped > due else timedelta(0)
+            outcome = "met" if stopped <= due else f"breached by {format_duration(late)}"
+            stage = f"{notice.stage}_outcome"
+            if dry_run or self._update(ticket, notice, stage, due, outcome, item):
+                events.append(SlaEvent(notice.ticket_id, notice.clock, stage, due, outcome, not dry_run))
+        return events
+
+    @staticmethod
+    def _stopped(ticket: Ticket, clock: str) -> tuple[datetime | None, datetime | None]:
+        """When the clock stopped (None while it runs) and the deadline it is measured against."""
+        if clock == "first_response":
+            return ticket.first_response_at or ticket.resolved_at, ticket.first_response_due
+        return ticket.resolved_at, ticket.resolution_due
+
+    def _update(self, ticket: Ticket, notice: SlaNotice, stage: str, due: datetime, outcome: str,
+                item: OutboxItem | None) -> bool:
+        assert ticket.id is not None
+        with Session(self.engine) as session:
+            if not self._claim_notice(session, ticket.id, notice.clock, stage, due):
+                session.rollback()
+                return False
+            if item is not None and item.status == "sent" and item.result_ref:
+                card = card_from_payload(item.payload)
+                label = CLOCK_LABELS[notice.clock]
+                mark = "✅" if outcome == "met" else "❌"
+                card = replace(card, title=f"{mark} SLA {label} {outcome} · ticket #{ticket.id}",
+                               fields=(*card.fields, CardField("Outcome", outcome)))
+                update_item = enqueue(session, dedup_key=f"sla:{ticket.id}:{notice.clock}:{stage}",
+                                      kind="card_update", channel=item.channel, target=item.result_ref,
+                                      payload=card_to_payload(card), ticket_id=ticket.id)
+                self._link(session, ticket.id, notice.clock, stage, update_item.id)
+            # A card that never went out (failed) has nothing to update: the outcome is recorded all the same.
+            session.commit()
+        return True
+
+    def _policy(self, ticket: Ticket) -> ResolvedSlaPolicy:
+        key = (ticket.channel, ticket.marketplace)
+        if key not in self._policies:
+            self._policies[key] = self.settings.sla.policy_for(*key)
+        return self._policies[key]

@@ -1,0 +1,1 @@
+"""Tests of scheduler/: business-hours calendar, SLA watch, runner."""
