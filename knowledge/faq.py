@@ -25,9 +25,9 @@ import numpy as np
 import yaml
 
 from intents.embedders import Embedder
+from knowledge.language_chain import normalise_language
 
 _ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")  # no ".": reply modes are keyed "faq:<id>.<lang>"
-_LANG = re.compile(r"^[a-z]{2,3}(-[a-z0-9]{2,8})*$")
 MAX_TEXT = 4000
 
 
@@ -59,10 +59,6 @@ class _Collected:
     intent: str | None = None
 
 
-def normalise_language(code: str) -> str:
-    return code.strip().lower().replace("_", "-")
-
-
 def _check_entry(raw: FaqEntry, where: str) -> FaqEntry:
     if not _ID.match(raw.id):
         raise FaqError(f"{where}: field 'id': expected lower-case letters, digits, '_' and '-' (got {raw.id!r})")
@@ -74,7 +70,7 @@ def _check_entry(raw: FaqEntry, where: str) -> FaqEntry:
     answers: dict[str, str] = {}
     for language, text in raw.answers.items():
         code = normalise_language(str(language))
-        if not _LANG.match(code):
+        if code is None:
             raise FaqError(f"{where} entry {raw.id!r}: field 'answers.{language}': not a language code like 'en'")
         if not isinstance(text, str) or not text.strip():
             raise FaqError(f"{where} entry {raw.id!r}: field 'answers.{language}': empty answer")
@@ -147,9 +143,10 @@ def parse_csv(text: str, source: str = "<csv>") -> list[FaqEntry]:
         elif kind == "answer":
             if not language.strip():
                 raise FaqError(f"{where}: field 'language' is required for an answer")
-            if normalise_language(language) in item.answers:
+            code = normalise_language(language) or language
+            if code in item.answers:
                 raise FaqError(f"{where}: entry {entry_id!r} has two answers in {language!r}")
-            item.answers[normalise_language(language)] = body
+            item.answers[code] = body
         else:
             raise FaqError(f"{where}: field 'kind': expected 'question' or 'answer', got {kind!r}")
     return _unique(
@@ -223,6 +220,7 @@ class FaqIndex:
         if score < self.min_score:
             return None
         entry = self.entries[self._owner[best]]
-        language = next((normalise_language(c) for c in languages if normalise_language(c) in entry.answers), None)
+        wanted = (normalise_language(code) for code in languages)
+        language = next((code for code in wanted if code is not None and code in entry.answers), None)
         return FaqMatch(entry=entry, score=score, question=self._texts[best], language=language,
                         answer=entry.answers.get(language) if language else None)
