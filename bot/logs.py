@@ -110,5 +110,6 @@ def configure_logging(
     root.setLevel(level.upper())
     # aiohttp's access log repeats what kefu's request log says; keep it for debugging only.
     quiet = logging.DEBUG if level == "debug" else logging.WARNING
-    logging.getLogger("aiohttp.access").setLevel(quiet)
-    logging.getLogger("alembic.runtime.plugins").setLevel(quiet)
+    # Libraries' routine chatter (job scheduling, migration context) is debug detail: kefu logs its own summary.
+    for name in ("aiohttp.access", "alembic.runtime.plugins", "alembic.runtime.migration", "apscheduler"):
+        logging.getLogger(name).setLevel(quiet)

@@ -470,11 +470,15 @@ def _default_score_weights() -> dict[str, float]:
 
 
 class ScorecardSettings(_Section):
-    """Agent scorecards (handlers/scorecards.py defines the score): component weights and grade bands."""
+    """Agent scorecards (handlers/scorecards.py defines the score): component weights and grade bands, and the
+    weekly digest (scheduler/digest.py) posted to the managers' route on `digest_weekday` ("mon".."sun") from
+    `digest_hour` (0-23) in the team's timezone."""
 
     weights: dict[str, float] = Field(default_factory=_default_score_weights)
     excellent: float = Field(default=90.0, ge=0, le=100)
     qualified: float = Field(default=75.0, ge=0, le=100)
+    digest_weekday: Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"] = "mon"
+    digest_hour: int = Field(default=9, ge=0, le=23)
 
     @field_validator("weights")
     @classmethod

@@ -10,7 +10,8 @@ one). Jobs must be idempotent across replicas (they claim their work in the data
     ...
     await runner.stop()
 
-`build_scheduler(settings, engine)` registers kefu's jobs (the SLA watch; further jobs add themselves there).
+`build_scheduler(settings, engine)` registers kefu's jobs (the SLA watch, metric alerts, the weekly scorecard
+digest; further jobs add themselves there).
 """
 
 from __future__ import annotations
@@ -101,9 +102,11 @@ class SchedulerRunner:
 def build_scheduler(settings: Settings, engine: Engine, clock: Callable[[], datetime] = utcnow) -> SchedulerRunner:
     """kefu's scheduler with its jobs registered."""
     from scheduler.alerts import AlertEvaluation
+    from scheduler.digest import DIGEST_INTERVAL_SECONDS, WeeklyDigest
     from scheduler.sla import SlaWatch
 
     runner = SchedulerRunner(clock)
     runner.register_job("sla_watch", settings.sla.watch_interval_seconds, SlaWatch(engine, settings, clock))
     runner.register_job("metric_alerts", settings.alerts.evaluation_interval_seconds, AlertEvaluation(engine, settings))
+    runner.register_job("weekly_digest", DIGEST_INTERVAL_SECONDS, WeeklyDigest(engine, settings))
     return runner

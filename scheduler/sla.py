@@ -6,8 +6,9 @@ runs it by hand):
 
 - pending tickets whose policy pauses the resolution clock are marked paused; when they leave pending, their
   resolution deadline moves later by the working time they spent paused;
-- an open clock with at most `pre_breach_fraction` of its target left (in the policy's working time) gets a
-  *warning* card on the triage route mentioning the assignee (or the queue when unassigned);
+- an open clock with at most `pre_breach_fraction` of its target left (in the policy's working time; the
+  definition lives in bot/sla_clock.py, shared with the `/sla` command) gets a *warning* card on the triage
+  route mentioning the assignee (or the queue when unassigned);
 - a clock past due gets a *breach* card on the triage route and an *escalation* card on the managers' route;
 - a warned or breached clock that has stopped (first response given, ticket resolved) gets its cards updated
   in place with the outcome, measured in working time.
@@ -35,6 +36,7 @@ from sqlmodel import Session
 from bot.messages import Card, CardField, card_from_payload, card_to_payload
 from bot.outbox import enqueue
 from bot.settings import ResolvedSlaPolicy, Settings
+from bot.sla_clock import clock_states
 from models.db import utcnow
 from models.tables import Agent, OutboxItem, SlaNotice, Ticket
 
@@ -166,18 +168,12 @@ class SlaWatch:
         for ticket in tickets:
             assert ticket.id is not None
             policy = self._policy(ticket)
-            first_target, resolution_target = policy.targets_for(ticket.severity)
-            clocks: list[tuple[str, datetime, timedelta]] = []
-            if ticket.first_response_at is None and ticket.first_response_due is not None:
-                clocks.append(("first_response", ticket.first_response_due, first_target))
-            paused = ticket.status == "pending" and policy.pause_resolution_when_pending
-            if ticket.resolution_due is not None and not paused and ticket.resolution_paused_at is None:
-                clocks.append(("resolution", ticket.resolution_due, resolution_target))
-            for clock, due, target in clocks:
-                if now >= due:
-                    stage, detail = "breach", f"overdue by {format_duration(now - due)}"
-                elif policy.calendar.working_time(now, due) <= target * self.settings.sla.pre_breach_fraction:
-                    stage, detail = "warning", f"due in {format_duration(policy.calendar.working_time(now, due))}"
+            for state in clock_states(ticket, policy, now, self.settings.sla.pre_breach_fraction):
+                clock, due, stage = state.clock, state.due, state.stage
+                if stage == "breach":
+                    detail = f"overdue by {format_duration(state.overdue)}"
+                elif stage == "warning":
+                    detail = f"due in {format_duration(state.left)}"
                 else:
                     continue
                 if (ticket.id, clock, stage) in notified:

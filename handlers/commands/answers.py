@@ -19,7 +19,8 @@ from sqlalchemy.orm import Session
 from bot.messages import Card
 from bot.metrics import METRICS, MetricReport, MetricRow, compute_metrics
 from bot.orders import orders_by, orders_in_window
-from bot.settings import ScorecardSettings
+from bot.settings import ResolvedSlaPolicy, ScorecardSettings, SlaSettings
+from bot.sla_clock import clock_states
 from handlers.commands import charts
 from handlers.commands.errors import CommandError
 from handlers.commands.help_texts import help_text
@@ -81,7 +82,7 @@ class AnswerContext:
     now: datetime
     charts_dir: Path
     actor: Actor
-    pre_breach_fraction: float = 0.25
+    sla: SlaSettings = field(default_factory=SlaSettings)  # targets, calendars, pre-breach window for /sla
     scorecards: ScorecardSettings = field(default_factory=ScorecardSettings)
 
 
@@ -328,11 +329,13 @@ class SlaItem:
     due: datetime
     breached: bool
     owner: str
+    working_left: timedelta | None = None  # set when business hours make it shorter than the wall clock's
 
 
 def answer_sla(_command: SlaCommand, ctx: AnswerContext) -> CommandAnswer:
-    """Open tickets whose first response or resolution is due within the pre-breach window (the last
-    `pre_breach_fraction` of the target) or already overdue; breached first, then at risk, oldest first."""
+    """Open tickets with a running clock that is breached or at risk, as the SLA watch defines them
+    (bot/sla_clock.py: at risk = at most `pre_breach_fraction` of the target left in the policy's working time);
+    breached first, then at risk, oldest first."""
     now = ctx.now
     with Session(ctx.engine) as session:
         tickets = session.scalars(
@@ -341,18 +344,18 @@ def answer_sla(_command: SlaCommand, ctx: AnswerContext) -> CommandAnswer:
             .order_by(Ticket.created_at, Ticket.id)  # type: ignore[arg-type]
         ).all()
         owners = {a.id: a.name for a in session.scalars(select(Agent))}
+    policies: dict[tuple[str, str | None], ResolvedSlaPolicy] = {}
     items: list[SlaItem] = []
     for ticket in tickets:
-        clocks = []
-        if ticket.first_response_at is None and ticket.first_response_due is not None:
-            clocks.append(("first response", ticket.first_response_due))
-        if ticket.resolution_due is not None:
-            clocks.append(("resolution", ticket.resolution_due))
-        for clock, due in clocks:
-            target = due - ticket.created_at
-            warn_from = due - target * ctx.pre_breach_fraction
-            if now >= warn_from:
-                items.append(SlaItem(ticket, clock, due, now > due, owners.get(ticket.assignee_id, "unassigned")))
+        key = (ticket.channel, ticket.marketplace)
+        if key not in policies:
+            policies[key] = ctx.sla.policy_for(*key)
+        for state in clock_states(ticket, policies[key], now, ctx.sla.pre_breach_fraction):
+            if state.stage != "ok":
+                shorter = state.stage == "warning" and state.due - now - state.left >= timedelta(minutes=1)
+                items.append(SlaItem(ticket, state.clock.replace("_", " "), state.due, state.stage == "breach",
+                                     owners.get(ticket.assignee_id, "unassigned"),
+                                     state.left if shorter else None))
                 break  # the most urgent clock of a ticket is enough (first response comes before resolution)
     breached = [i for i in items if i.breached]
     at_risk = [i for i in items if not i.breached]
@@ -365,8 +368,10 @@ def answer_sla(_command: SlaCommand, ctx: AnswerContext) -> CommandAnswer:
         lines.append(f"*{heading}*")
         for item in group:
             t = item.ticket
+            working = "" if item.working_left is None else \
+                f" ({_coarse(item.working_left.total_seconds())} of business hours left)"
             lines.append(f"• #{t.id} sev {t.severity} {t.intent} — {item.clock} {relative_due(item.due, now)}"
-                         f" — owner: {item.owner}")
+                         f"{working} — owner: {item.owner}")
     return CommandAnswer("\n".join(lines), details={"breached": len(breached), "at_risk": len(at_risk)})
 
 

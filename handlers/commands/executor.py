@@ -21,7 +21,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from bot.metrics import MetricError
-from bot.settings import ScorecardSettings, Settings
+from bot.settings import ScorecardSettings, Settings, SlaSettings
 from handlers.commands.answers import ANSWERS, AnswerContext, CommandAnswer, answer_help
 from handlers.commands.errors import CommandError
 from handlers.commands.invocation import CommandInvocation
@@ -45,18 +45,16 @@ class CommandExecutor:
         timezone: tzinfo | str = "UTC",
         clock: Callable[[], datetime] = utcnow,
         charts_dir: Path,
-        pre_breach_fraction: float = 0.25,
+        sla: SlaSettings | None = None,
         scorecards: ScorecardSettings | None = None,
         capabilities: object | None = None,
         parse_options: dict[str, Any] | None = None,
     ) -> None:
-        if not 0 < pre_breach_fraction <= 1:
-            raise ValueError(f"pre_breach_fraction must be in (0, 1], got {pre_breach_fraction}")
         self.engine = engine
         self.timezone = ZoneInfo(timezone) if isinstance(timezone, str) else timezone
         self.clock = clock
         self.charts_dir = Path(charts_dir)
-        self.pre_breach_fraction = pre_breach_fraction
+        self.sla = sla or SlaSettings()
         self.scorecards = scorecards or ScorecardSettings()
         self.capabilities = capabilities
         self.parse_options = parse_options or {}
@@ -80,7 +78,7 @@ class CommandExecutor:
             return CommandAnswer(f"Sorry — {denied}", ok=False)
         context = AnswerContext(
             engine=self.engine, timezone=self.timezone, now=self.clock(), charts_dir=self.charts_dir,
-            actor=actor, pre_breach_fraction=self.pre_breach_fraction, scorecards=self.scorecards,
+            actor=actor, sla=self.sla, scorecards=self.scorecards,
         )
         try:
             if isinstance(command, HelpCommand):
@@ -122,7 +120,9 @@ def _json_ready(details: dict[str, Any]) -> dict[str, Any]:
 
 def executor_from_settings(settings: Settings, engine: Engine, *, timezone: str | None = None,
                            charts_dir: Path | None = None) -> CommandExecutor:
-    """The executor as `kefu serve` and `kefu command` build it: the team's timezone, charts under var/charts."""
+    """The executor as `kefu serve` and `kefu command` build it: the team's timezone, charts under var/charts,
+    the SLA policies (so that `/sla` agrees with the SLA watch) and the scorecard settings."""
     return CommandExecutor(engine, timezone=timezone or settings.timezone,
-                           charts_dir=charts_dir or Path(settings.var_dir) / "charts", scorecards=settings.scorecards)
+                           charts_dir=charts_dir or Path(settings.var_dir) / "charts", sla=settings.sla,
+                           scorecards=settings.scorecards)
 
