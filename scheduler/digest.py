@@ -69,9 +69,10 @@ class WeeklyDigest:
             # A replica racing this one may insert first: enqueue then returns its item and adds nothing.
             item = enqueue(session, dedup_key=dedup_key, kind="notice", channel=managers.channel,
                            target=managers.target, payload=card_to_payload(card))
+            item_id = item.id
             session.commit()
         log.info("weekly digest %s enqueued for the managers' route", label)
-        return DigestRun(label, dedup_key, True, item.id)
+        return DigestRun(label, dedup_key, True, item_id)
 
     def window(self, now: datetime) -> tuple[datetime, datetime] | None:
         """The digest's [start, end) when `now` is on the digest weekday at or after the digest hour, else None."""
@@ -88,14 +89,14 @@ class WeeklyDigest:
     def card(self, label: str, start: datetime, end: datetime) -> Card:
         """The digest card: one row per agent with tickets in [start, end), by queue then score."""
         cards = team_scorecards(self.engine, start, end, self.settings.scorecards)
-        period = f"{self._day(start)} – {self._day(end - timedelta(seconds=1))}"
+        period = f"{self._local(start)} – {self._local(end)}"
         return Card(kind="notice", title=f"📊 Weekly team scorecard · {label}", body=digest_body(cards),
                     fields=(CardField("Period", f"{period} ({self.settings.timezone})"),
                             CardField("Agents", str(len(cards)))),
                     footer="Details per agent: /agent NAME 7d")
 
-    def _day(self, moment: datetime) -> str:
-        return moment.astimezone(self._zone).strftime("%a %Y-%m-%d")
+    def _local(self, moment: datetime) -> str:
+        return moment.astimezone(self._zone).strftime("%a %Y-%m-%d %H:%M")
 
     @staticmethod
     def _exists(session: Session, dedup_key: str) -> bool:
