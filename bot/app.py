@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 from sqlalchemy import select, text
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from bot.api_token import ApiCredentials, resolve_api_credentials
@@ -32,7 +32,7 @@ from bot.logs import accept_request_id, request_id_var
 from bot.outbox import OutboxSender, OutboxWorker
 from bot.pipeline import Classifier, Pipeline, Templates
 from bot.settings import Settings
-from models.db import create_db_engine, is_sqlite
+from models.db import redacted_url
 from models.tables import IntentExample
 
 if TYPE_CHECKING:
@@ -59,10 +59,6 @@ LANGUAGE_WARM_UP = ("where is my parcel please", "где моя посылка",
 
 class StartupError(Exception):
     """kefu cannot start; the message is one line telling the operator what to do."""
-
-
-def _redacted(url: str) -> str:
-    return make_url(url).render_as_string(hide_password=True)
 
 
 def load_intent_model(settings: Settings, engine: Engine) -> Classifier:
@@ -141,23 +137,12 @@ class Kefu:
 
     def prepare(self) -> None:
         """Engine and schema check, templates, API credentials. Raises StartupError with a one-line reason."""
-        url = self.settings.database_url
-        try:
-            from models.migrate import is_at_head, upgrade
+        from models.migrate import DatabaseNotReady, open_database
 
-            if is_sqlite(url):
-                upgrade(url)
-            elif not is_at_head(url):
-                raise StartupError(
-                    f"database {_redacted(url)} is not at the latest schema: run `kefu db upgrade` first"
-                )
-            self.engine = create_db_engine(url)
-        except StartupError:
-            raise
-        except Exception as exc:  # unreachable server, bad credentials, unreadable file
-            lines = str(exc).strip().splitlines()
-            reason = lines[0] if lines else type(exc).__name__
-            raise StartupError(f"cannot open database {_redacted(url)}: {reason}") from None
+        try:
+            self.engine = open_database(self.settings.database_url)
+        except DatabaseNotReady as exc:
+            raise StartupError(str(exc)) from None
         if self.templates is None:
             try:
                 self.templates = load_templates(self.settings)
@@ -318,9 +303,7 @@ class Kefu:
         """A manager command typed on any team channel: parsed, authorized, answered and audited."""
         from handlers.commands.executor import executor_from_settings
 
-        if self.engine is None:
-            self.prepare()
-        assert self.engine is not None
+        assert self.engine is not None, "prepare() opens the database before commands arrive"
         if self._executor is None:
             self._executor = executor_from_settings(self.settings, self.engine)
         return await asyncio.to_thread(self._executor.execute, request.text, actor, platform=request.platform,
@@ -394,7 +377,7 @@ async def serve(settings: Settings, *, kefu: Kefu | None = None) -> None:
         except OSError as exc:
             raise StartupError(f"cannot listen on {settings.host}:{settings.port}: {exc.strerror}") from None
         log.info("listening on http://%s:%d (database %s)", settings.host, settings.port,
-                 _redacted(settings.database_url))
+                 redacted_url(settings.database_url))
         kefu.start_model_loading()
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()

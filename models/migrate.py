@@ -11,7 +11,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Engine
 
-from models.db import create_db_engine
+from models.db import create_db_engine, is_sqlite, redacted_url
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
@@ -63,5 +63,28 @@ def _run(url: str, step: Callable[[Config, str], None], revision: str) -> None:
 
 
 __all__ = [
-    "MIGRATIONS_DIR", "alembic_config", "current_revision", "downgrade", "head_revision", "is_at_head", "upgrade",
+    "MIGRATIONS_DIR", "DatabaseNotReady", "alembic_config", "current_revision", "downgrade", "head_revision",
+    "is_at_head", "open_database", "upgrade",
 ]
+
+
+class DatabaseNotReady(Exception):
+    """The database cannot be used: unreachable, or a PostgreSQL schema behind the code. One line for operators."""
+
+
+def open_database(url: str) -> Engine:
+    """An engine on a database at the latest schema. SQLite (one process, kefu's own file) is migrated on the
+    spot; a shared PostgreSQL database is never migrated behind the operator's back: run `kefu db upgrade`."""
+    try:
+        if is_sqlite(url):
+            upgrade(url)
+        elif not is_at_head(url):
+            raise DatabaseNotReady(
+                f"database {redacted_url(url)} is not at the latest schema: run `kefu db upgrade` first")
+        return create_db_engine(url)
+    except DatabaseNotReady:
+        raise
+    except Exception as exc:  # unreachable server, bad credentials, unreadable file
+        lines = str(exc).strip().splitlines()
+        reason = lines[0] if lines else type(exc).__name__
+        raise DatabaseNotReady(f"cannot open database {redacted_url(url)}: {reason}") from None

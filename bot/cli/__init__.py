@@ -38,6 +38,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SettingsError as exc:
         print(f"kefu: {exc}", file=sys.stderr)
         return 2
+    except Exception as exc:
+        from models.migrate import DatabaseNotReady  # imported late: `kefu --help` need not load the ORM
+
+        if not isinstance(exc, DatabaseNotReady):
+            raise
+        print(f"kefu: {exc}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         return 130
 

@@ -30,15 +30,13 @@ def parse_at(value: str | None) -> datetime:
 
 
 def _evaluate(args: argparse.Namespace) -> int:
-    from models.db import create_db_engine
-    from models.migrate import upgrade
+    from models.migrate import open_database
     from scheduler.alerts import evaluate_rules
     from scheduler.alerts.dispatch import format_value
 
     at = parse_at(args.at)
     settings = load_settings(args.config)
-    upgrade(settings.database_url)
-    engine = create_db_engine(settings.database_url)
+    engine = open_database(settings.database_url)
     try:
         report = evaluate_rules(engine, settings, at, dry_run=args.dry_run)
     finally:

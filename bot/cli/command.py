@@ -28,8 +28,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 def _run(args: argparse.Namespace) -> int:
     from handlers.commands import LOCAL_ADMIN
     from handlers.commands.executor import executor_from_settings
-    from models.db import create_db_engine
-    from models.migrate import upgrade
+    from models.migrate import open_database
 
     if args.timezone is not None:
         try:
@@ -37,8 +36,7 @@ def _run(args: argparse.Namespace) -> int:
         except (ZoneInfoNotFoundError, ValueError):
             raise SettingsError(f"--timezone {args.timezone!r} is not an IANA timezone such as Europe/Berlin") from None
     settings = load_settings(args.config)
-    upgrade(settings.database_url)
-    engine = create_db_engine(settings.database_url)
+    engine = open_database(settings.database_url)
     try:
         executor = executor_from_settings(settings, engine, timezone=args.timezone, charts_dir=args.charts_dir)
         answer = executor.execute(" ".join(args.text), LOCAL_ADMIN, platform="cli", channel_id=None)

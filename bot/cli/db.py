@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from bot.settings import load_settings
+from models.db import redacted_url
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -22,7 +23,7 @@ def _upgrade(args: argparse.Namespace) -> int:
 
     settings = load_settings(args.config)
     upgrade(settings.database_url, args.revision)
-    print(f"database {_redacted(settings.database_url)} is at revision {head_revision()}")
+    print(f"database {redacted_url(settings.database_url)} is at revision {head_revision()}")
     return 0
 
 
@@ -41,8 +42,3 @@ def _current(args: argparse.Namespace) -> int:
     print(f"current: {current or '(empty database)'}  latest: {head}  ({state})")
     return 0 if current == head else 1
 
-
-def _redacted(url: str) -> str:
-    from sqlalchemy.engine import make_url
-
-    return make_url(url).render_as_string(hide_password=True)

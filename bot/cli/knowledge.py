@@ -21,12 +21,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def _engine(args: argparse.Namespace):  # type: ignore[no-untyped-def]
-    from models.db import create_db_engine
-    from models.migrate import upgrade
+    from models.migrate import open_database
 
     settings = load_settings(args.config)
-    upgrade(settings.database_url)
-    return create_db_engine(settings.database_url)
+    return open_database(settings.database_url)
 
 
 def _import(args: argparse.Namespace) -> int:

@@ -22,14 +22,12 @@ def _status(args: argparse.Namespace) -> int:
 
     from bot.reply_policy import ReplyPolicy, pair_statuses, policy_config, shipped_faq_intents
     from intents.catalogue import load_catalogue, starter_catalogue
-    from models.db import create_db_engine
-    from models.migrate import upgrade
+    from models.migrate import open_database
 
     settings = load_settings(args.config)
     catalogue = load_catalogue(settings.intents.catalogue) if settings.intents.catalogue else starter_catalogue()
     policy = ReplyPolicy(policy_config(settings.replies, shipped_faq_intents()))
-    upgrade(settings.database_url)
-    engine = create_db_engine(settings.database_url)
+    engine = open_database(settings.database_url)
     try:
         with Session(engine) as session:
             rows = pair_statuses(session, policy, {intent.name: intent.kind for intent in catalogue})

@@ -33,14 +33,12 @@ def parse_at(value: str, timezone: str) -> datetime:
 
 
 def _check(args: argparse.Namespace) -> int:
-    from models.db import create_db_engine
-    from models.migrate import upgrade
+    from models.migrate import open_database
     from scheduler.sla import SlaWatch
 
     settings = load_settings(args.config)
     at = parse_at(args.at, settings.timezone) if args.at else None
-    upgrade(settings.database_url)
-    engine = create_db_engine(settings.database_url)
+    engine = open_database(settings.database_url)
     try:
         events = SlaWatch(engine, settings).run_once(at, dry_run=args.dry_run)
     finally:

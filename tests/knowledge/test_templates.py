@@ -10,7 +10,6 @@ import pytest
 
 from knowledge.templates import (
     MAX_TEMPLATE_BYTES,
-    TEMPLATE_VARIABLES,
     RenderedReply,
     TemplateError,
     TemplateLibrary,
@@ -199,21 +198,6 @@ def test_unknown_variable_is_rejected_at_load(tmp_path: Path) -> None:
     message = str(caught.value)
     assert str(path) in message and "line 2" in message and "'order_number'" in message
     assert "order_id" in message  # the message lists what is allowed
-
-
-def test_documented_variables() -> None:
-    assert TEMPLATE_VARIABLES == (
-        "customer_name",
-        "order_id",
-        "tracking_number",
-        "tracking_url",
-        "carrier",
-        "sku",
-        "marketplace",
-        "agent_name",
-        "store_name",
-        "sla_promise",
-    )
 
 
 # --- broken files --------------------------------------------------------------------------------------------

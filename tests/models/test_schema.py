@@ -102,3 +102,24 @@ def test_json_columns_round_trip_unicode(engine: Engine) -> None:
         session.add(OutboxItem(dedup_key="card:1", kind="card", channel="console", payload=payload))
     with session_scope(engine) as session:
         assert session.exec(select(OutboxItem)).one().payload == payload
+
+
+def test_open_database_migrates_sqlite_but_never_a_shared_postgresql(database_url: str) -> None:
+    from models.migrate import DatabaseNotReady, open_database
+
+    if database_url.startswith("sqlite"):
+        engine = open_database(database_url)
+        assert current_revision(engine) == head_revision()
+        engine.dispose()
+        return
+    with pytest.raises(DatabaseNotReady, match="not at the latest schema: run `kefu db upgrade` first"):
+        open_database(database_url)
+
+
+def test_an_unreachable_database_is_one_line_without_the_password() -> None:
+    from models.migrate import DatabaseNotReady, open_database
+
+    with pytest.raises(DatabaseNotReady) as error:
+        open_database("postgresql+psycopg://kefu:s3cret@127.0.0.1:1/kefu?connect_timeout=2")
+    assert "cannot open database" in str(error.value) and "s3cret" not in str(error.value)
+    assert "\n" not in str(error.value)
