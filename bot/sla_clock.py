@@ -5,11 +5,23 @@ Both the SLA watch (scheduler/sla.py, which posts warning and breach cards) and 
 
 - a clock *runs* while it has a deadline and has not stopped: the first-response clock until the first
   response; the resolution clock until resolution, except while the ticket is pending under a policy that pauses
-  it (or carries a pause mark the watch has not settled yet);
+  it (or carries a pause mark the watch has not settled yet); a clock that ran out before its ticket was
+  imported (`kefu import history`, Ticket.imported_at) never runs: that breach is history for the metrics, not
+  news to alert on;
 - a running clock is *breached* once `now` is at or past its deadline;
 - it is a *warning* (at risk) when the working time left before the deadline, in the policy's business calendar,
   is at most `pre_breach_fraction` × its target; a ticket due Monday 09:30 is not at risk on Saturday;
 - otherwise it is *ok*.
+
+It also records the facts the business-hours metrics read (bot/metrics), once, when they happen, the way
+Chatwoot's reporting events do: `stamp_first_response` and `stamp_resolution` set `first_response_at` /
+`resolved_at` AND the working time since the ticket's creation in its policy's calendar
+(`first_response_business_seconds` / `resolution_business_seconds`, whole seconds; a 24/7 policy gives the
+wall-clock time). Every path that answers or resolves a ticket goes through them (the pipeline's agent replies,
+the Resolve action, the history import). The resolution time leaves out the pause the SLA watch excuses: a
+ticket resolved while its resolution clock is paused (pending, `resolution_paused_at` set) does not count the
+working time since the pause began, just as the watch moves its deadline by that time. Earlier pauses that
+already ended are counted: the watch folds them into `resolution_due` and keeps no record of their length.
 """
 
 from __future__ import annotations
@@ -17,7 +29,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from bot.settings import ResolvedSlaPolicy
+from bot.settings import ResolvedSlaPolicy, SlaSettings
 from models.tables import Ticket
 
 CLOCK_NAMES = ("first_response", "resolution")
@@ -60,6 +72,9 @@ def running_clocks(ticket: Ticket, policy: ResolvedSlaPolicy) -> list[tuple[str,
     paused = ticket.status == "pending" and policy.pause_resolution_when_pending
     if ticket.resolution_due is not None and not paused and ticket.resolution_paused_at is None:
         clocks.append(("resolution", ticket.resolution_due, resolution_target))
+    if ticket.imported_at is not None:
+        imported = ticket.imported_at
+        clocks = [clock for clock in clocks if clock[1] > imported]
     return clocks
 
 
@@ -72,3 +87,30 @@ def clock_states(ticket: Ticket, policy: ResolvedSlaPolicy, now: datetime,
         overdue = now - due if now > due else timedelta(0)
         states.append(ClockState(clock, stage, due, target, left, overdue))
     return states
+
+
+def stamp_first_response(ticket: Ticket, at: datetime, sla: SlaSettings) -> bool:
+    """Record the ticket's first (agent) response at `at` with its working time since creation; False, changing
+    nothing, when the ticket was answered before."""
+    if ticket.first_response_at is not None:
+        return False
+    calendar = sla.policy_for(ticket.channel, ticket.marketplace).calendar
+    ticket.first_response_at = at
+    ticket.first_response_business_seconds = _whole_seconds(calendar.working_time(ticket.created_at, at))
+    return True
+
+
+def stamp_resolution(ticket: Ticket, at: datetime, sla: SlaSettings) -> None:
+    """Record the ticket's resolution at `at` with its working time since creation, less a pause still running
+    (see the module docstring). The caller sets the status."""
+    calendar = sla.policy_for(ticket.channel, ticket.marketplace).calendar
+    worked = calendar.working_time(ticket.created_at, at)
+    paused_at = ticket.resolution_paused_at
+    if paused_at is not None and ticket.created_at <= paused_at < at:
+        worked -= calendar.working_time(paused_at, at)
+    ticket.resolved_at = at
+    ticket.resolution_business_seconds = _whole_seconds(worked)
+
+
+def _whole_seconds(value: timedelta) -> int:
+    return round(value.total_seconds())

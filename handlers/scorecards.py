@@ -11,13 +11,16 @@ The score. Each component is normalised to 0..100:
   eligible tickets as bot.metrics defines them (answered/resolved, or overdue);
 - csat: (mean CSAT score − 1) / 4 · 100 (scores 1..5);
 - one_touch: one-touch resolution rate, % of resolved tickets;
-- acceptance: kefu's suggestions on the agent's tickets that were sent as suggested (outcome "accepted"), % of
-  the decided ones (accepted, edited, rejected);
+- acceptance: bot.metrics' auto_reply_acceptance_rate on the agent's tickets: kefu's suggestions sent as
+  suggested (outcome "accepted"), % of the decided ones (accepted, edited, rejected);
 - response_time: the percentile rank of the agent's median first response time among the agents of the same
   queue: 100 · (peers with a slower median + ½ · peers with an equal one) / (peers), so the fastest of a queue
   scores 100 and the slowest 0. A queue is the (language, marketplace) pair most of the agent's tickets in the
   window belong to; agents are compared only with agents of their own queue, so a German Amazon queue is not
-  measured against an English web-shop queue.
+  measured against an English web-shop queue. The medians compared are in business hours (the working time
+  the SLA counts, so tickets that arrive at night or over a weekend do not count against whoever takes them
+  in the morning); in a queue where an agent has none (tickets answered before kefu recorded working time)
+  the wall-clock medians are compared instead.
 score = Σ weightᵢ · componentᵢ / Σ weightᵢ over the components that have a value (a component without data,
 e.g. no CSAT response, or an agent alone in the queue for response_time, is left out and the other weights
 count proportionally). Weights come from the `scorecards` settings (default sla 0.30, csat 0.25, one_touch 0.15,
@@ -36,18 +39,20 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from bot.metrics import compute_metrics
+from bot.metrics import MetricRow, compute_metrics
 from bot.settings import ScorecardSettings
-from models.tables import Agent, Suggestion, Ticket
+from models.tables import Agent, Ticket
 
 SCORECARD_METRICS = (
     "volume",
     "first_response_time_median",
+    "first_response_time_business_median",
     "resolution_time_median",
     "sla_first_response_compliance",
     "sla_resolution_compliance",
     "one_touch_resolution_rate",
     "csat_mean",
+    "auto_reply_acceptance_rate",
 )
 GRADES = ("excellent", "qualified", "needs improvement")
 
@@ -68,6 +73,7 @@ class Scorecard:
     grade: str | None
     queue_rank: int | None = None  # 1 = best score in the queue
     queue_size: int = 1
+    first_response_business_median: float | None = None  # seconds of working time
 
 
 def grade_for(score: float | None, settings: ScorecardSettings) -> str | None:
@@ -117,24 +123,20 @@ def _queues(engine: Engine, start: datetime, end: datetime) -> dict[str, str]:
     return {name: sorted(c.items(), key=lambda kv: (-kv[1], kv[0]))[0][0] for name, c in counts.items()}
 
 
-def _acceptance(engine: Engine, start: datetime, end: datetime) -> dict[str, float]:
-    decided = Suggestion.outcome.in_(("accepted", "edited", "rejected"))  # type: ignore[attr-defined]
-    query = (
-        select(Agent.name, Suggestion.outcome, func.count())
-        .join(Ticket, Ticket.id == Suggestion.ticket_id)  # type: ignore[arg-type]
-        .join(Agent, Agent.id == Ticket.assignee_id)  # type: ignore[arg-type]
-        .where(Ticket.created_at >= start, Ticket.created_at < end, decided)  # type: ignore[arg-type]
-        .where(Suggestion.created_at < end)  # type: ignore[arg-type]
-        .group_by(Agent.name, Suggestion.outcome)
-    )
-    totals: Counter[str] = Counter()
-    accepted: Counter[str] = Counter()
-    with engine.connect() as connection:
-        for name, outcome, n in connection.execute(query):
-            totals[name] += int(n)
-            if outcome == "accepted":
-                accepted[name] += int(n)
-    return {name: 100.0 * accepted[name] / total for name, total in totals.items() if total}
+def _response_time_ranks(rows: Mapping[str, MetricRow], queues: Mapping[str, str]) -> dict[str, float]:
+    """Per agent, the response_time component: business-hours medians ranked within the queue, or wall-clock
+    ones where some agent of the queue has no business-hours median."""
+    by_queue: dict[str, dict[str, tuple[float, float | None]]] = defaultdict(dict)
+    for name, row in rows.items():
+        median = row.values["first_response_time_median"]
+        if median is not None:
+            by_queue[queues[name]][name] = (median, row.values["first_response_time_business_median"])
+    ranks: dict[str, float] = {}
+    for members in by_queue.values():
+        business = {name: b for name, (_, b) in members.items() if b is not None}
+        wall_clock = {name: w for name, (w, _) in members.items()}
+        ranks.update(_percentile_ranks(business if len(business) == len(members) else wall_clock))
+    return ranks
 
 
 def team_scorecards(
@@ -144,17 +146,8 @@ def team_scorecards(
     settings = settings or ScorecardSettings()
     report = compute_metrics(engine, start, end, group_by="agent", names=list(SCORECARD_METRICS))
     queues = _queues(engine, start, end)
-    acceptance = _acceptance(engine, start, end)
     rows = {row.group: row for row in report.rows if row.group in queues}
-
-    by_queue: dict[str, dict[str, float]] = defaultdict(dict)
-    for name, row in rows.items():
-        median = row.values["first_response_time_median"]
-        if median is not None:
-            by_queue[queues[name]][name] = median
-    response_ranks: dict[str, float] = {}
-    for members in by_queue.values():
-        response_ranks.update(_percentile_ranks(members))
+    response_ranks = _response_time_ranks(rows, queues)
 
     cards: list[Scorecard] = []
     for name, row in rows.items():
@@ -163,6 +156,7 @@ def team_scorecards(
         sla = 100.0 * (counts.get("sla_fr_met", 0) + counts.get("sla_res_met", 0)) / eligible if eligible else None
         csat = row.values["csat_mean"]
         one_touch = row.values["one_touch_resolution_rate"]
+        acceptance = row.values["auto_reply_acceptance_rate"]
         components: dict[str, float] = {}
         if sla is not None:
             components["sla"] = sla
@@ -170,8 +164,8 @@ def team_scorecards(
             components["csat"] = (csat - 1.0) / 4.0 * 100.0
         if one_touch is not None:
             components["one_touch"] = one_touch
-        if name in acceptance:
-            components["acceptance"] = acceptance[name]
+        if acceptance is not None:
+            components["acceptance"] = acceptance
         if name in response_ranks:
             components["response_time"] = response_ranks[name]
         score = weighted_score(components, settings.weights) if counts.get("tickets") else None
@@ -179,8 +173,9 @@ def team_scorecards(
             agent=name, queue=queues[name], handled=int(counts.get("tickets", 0)),
             first_response_median=row.values["first_response_time_median"],
             resolution_median=row.values["resolution_time_median"],
-            sla_compliance=sla, one_touch=one_touch, csat=csat, acceptance=acceptance.get(name),
+            sla_compliance=sla, one_touch=one_touch, csat=csat, acceptance=acceptance,
             components=components, score=score, grade=grade_for(score, settings),
+            first_response_business_median=row.values["first_response_time_business_median"],
         ))
 
     ranked: list[Scorecard] = []

@@ -91,6 +91,13 @@ class Ticket(SQLModel, table=True):
     card_ref: str | None = Field(default=None, max_length=255)
     # Set by the SLA watch while the ticket is pending and its policy pauses the resolution clock.
     resolution_paused_at: datetime | None = _utc()
+    # Working time (the calendar of the ticket's SLA policy) from creation to the first response and to the
+    # resolution, whole seconds, recorded with first_response_at / resolved_at (bot/sla_clock.py stamps them).
+    first_response_business_seconds: int | None = Field(default=None)
+    resolution_business_seconds: int | None = Field(default=None)
+    # When `kefu import history` opened the ticket (None: it came in live). Its SLA clocks that ran out before then
+    # are history: counted by the metrics, never alerted on (bot/sla_clock.py).
+    imported_at: datetime | None = _utc()
 
 
 class Message(SQLModel, table=True):
@@ -157,6 +164,10 @@ class Alert(SQLModel, table=True):
     resolved_at: datetime | None = _utc()
     card_channel: str | None = Field(default=None, max_length=32)
     card_ref: str | None = Field(default=None, max_length=255)
+    # Who acknowledged the alert from its card (an agent's name) and when: no repeat notifications until it
+    # escalates to critical, which clears both.
+    acknowledged_by: str | None = Field(default=None, max_length=128)
+    acknowledged_at: datetime | None = _utc()
 
 
 class Silence(SQLModel, table=True):
@@ -223,6 +234,18 @@ class AuditEvent(SQLModel, table=True):
     subject_type: str = Field(max_length=32)
     subject_id: str = Field(max_length=64)
     details: dict[str, Any] = _json()
+
+
+class DeliveryReceipt(SQLModel, table=True):
+    """A team platform's event as first received (Slack event_id, a DingTalk message id...): a redelivery finds
+    its receipt and is not processed twice."""
+
+    __table_args__ = (UniqueConstraint("platform", "delivery_id", name="uq_delivery_receipt"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    platform: str = Field(max_length=32)
+    delivery_id: str = Field(max_length=255)
+    received_at: datetime = _created()
 
 
 class FaqArticle(SQLModel, table=True):

@@ -13,6 +13,7 @@ from bot.metrics.definitions import (
     NONE_GROUP,
     MetricDefinition,
     MetricError,
+    duration_of,
     metric_names,
 )
 from bot.metrics.report import MetricReport, MetricRow, compute_metric, compute_metrics
@@ -20,5 +21,5 @@ from bot.metrics.report import MetricReport, MetricRow, compute_metric, compute_
 __all__ = [
     "BACKLOG_BUCKETS", "DEFAULT_REFUND_RETURN_INTENTS", "DIMENSIONS", "METRICS", "NONE_GROUP",
     "MetricDefinition", "MetricError", "MetricReport", "MetricRow", "compute_metric", "compute_metrics",
-    "metric_names",
+    "duration_of", "metric_names",
 ]

@@ -18,6 +18,13 @@ Definitions (durations in seconds, rates in percent 0..100):
   sorted ascending v[0..n-1], p lies at position p*(n-1) = i + f and is v[i] + (v[i+1] - v[i]) * f. PostgreSQL
   computes it with percentile_cont, SQLite (which has none) with ROW_NUMBER/COUNT window functions and the
   same arithmetic, so both give identical numbers.
+- first_response_time_business_mean / _median / _p90 and resolution_time_business_mean / _median / _p90: the
+  same tickets and statistics, in working time: Ticket.first_response_business_seconds and
+  resolution_business_seconds, recorded in whole seconds when the ticket was answered or resolved (see
+  bot/sla_clock.py) in the business calendar of the ticket's SLA policy at that moment (a 24/7 policy records
+  the wall-clock time; a resolution leaves out a pause of the resolution clock still running when it came).
+  A Friday 18:00 ticket answered Monday 09:30 under Mon-Fri 09:00-18:00 took 30 min, not 63.5 h. Tickets
+  answered or resolved without a recorded working time (before kefu recorded it) are left out.
 - sla_first_response_compliance: of the tickets with a first_response_due that were answered before `end` or
   were already overdue (unanswered, due before `end`), the share answered at or before their due time. Tickets
   not yet due and unanswered are left out, as are tickets without a due time.
@@ -36,7 +43,12 @@ Definitions (durations in seconds, rates in percent 0..100):
 - refund_return_request_rate: tickets whose intent is in a configurable set (default
   DEFAULT_REFUND_RETURN_INTENTS) / tickets created. PROVISIONAL: it counts intents until typed after-sales
   requests exist, and will count those instead.
-- Auto-reply acceptance is not defined yet: it needs the suggestion-acceptance records of the replies issue.
+- auto_reply_acceptance_rate: of the suggested replies (Suggestion rows, whatever their mode: suggest, shadow or
+  auto) on the population's tickets that agents decided before `end` (outcome accepted, edited or rejected,
+  decided_at before `end`; a decision without a decided_at is dated by the suggestion's created_at), the share
+  sent unchanged (accepted). The population is the tickets', so a suggestion counts in its ticket's window
+  and is sliced by its ticket's dimensions; one decided after `end` is not counted yet.
+- suggestion_edit_rate: of the same decided suggestions, the share an agent edited before sending.
 
 Values are None when their population is empty (no answered ticket, no resolved ticket, no eligible
 ticket...), never 0 by accident. Counts (volume, inbound_messages, backlog*) are 0 when nothing was counted:
@@ -55,12 +67,16 @@ from datetime import timedelta
 from typing import Literal
 
 Unit = Literal["seconds", "percent", "count", "score"]
-Source = Literal["tickets", "csat", "messages", "backlog"]
+Source = Literal["tickets", "csat", "messages", "backlog", "suggestions"]
 
 NONE_GROUP = "(none)"
 DIMENSIONS = ("intent", "kind", "severity", "channel", "marketplace", "region", "language", "sku", "agent")
 DEFAULT_REFUND_RETURN_INTENTS = frozenset({"refund_status", "return_policy", "damaged_item", "wrong_item"})
 PERCENTILES = {"median": 0.5, "p90": 0.9}
+STATISTICS = ("mean", *PERCENTILES)
+# The durations: each is a metric per statistic, named f"{duration}_{statistic}".
+DURATIONS = ("first_response_time", "resolution_time", "first_response_time_business", "resolution_time_business")
+DECIDED_OUTCOMES = ("accepted", "edited", "rejected")  # Suggestion.outcome once an agent decided
 BACKLOG_BUCKETS: dict[str, tuple[timedelta | None, timedelta | None]] = {
     # name -> (minimum age, maximum age) at `end`: minimum inclusive, maximum exclusive
     "backlog_under_4h": (None, timedelta(hours=4)),
@@ -82,6 +98,12 @@ class MetricDefinition:
     description: str
     higher_is_better: bool | None  # None: neither (volume): a change is news, not good or bad
     source: Source = field(default="tickets", repr=False)  # the population (query) it is computed from
+
+
+def duration_of(name: str) -> str | None:
+    """The duration a metric is a statistic of ("resolution_time" for "resolution_time_p90"), else None."""
+    duration, _, statistic = name.rpartition("_")
+    return duration if duration in DURATIONS and statistic in STATISTICS else None
 
 
 def _definitions(*definitions: MetricDefinition) -> dict[str, MetricDefinition]:
@@ -109,6 +131,11 @@ METRICS: dict[str, MetricDefinition] = _definitions(
                 "answered tickets"),
     *_durations("resolution_time", "Resolution time", "from ticket creation to resolution",
                 "resolved tickets"),
+    *_durations("first_response_time_business", "First response time, business hours",
+                "from ticket creation to the first agent reply in the SLA policy's working hours",
+                "answered tickets"),
+    *_durations("resolution_time_business", "Resolution time, business hours",
+                "from ticket creation to resolution in the SLA policy's working hours", "resolved tickets"),
     MetricDefinition("sla_first_response_compliance", "First response SLA met", "percent",
                      "Share of answered or overdue tickets answered by their first-response due time.", True),
     MetricDefinition("sla_resolution_compliance", "Resolution SLA met", "percent",
@@ -122,6 +149,12 @@ METRICS: dict[str, MetricDefinition] = _definitions(
     _backlog("backlog_over_3d", "Backlog > 3 d", "Open tickets 3 days old or older."),
     MetricDefinition("auto_reply_rate", "Auto-reply rate (deflection)", "percent",
                      "Share of tickets answered by auto-replies alone, with no agent message.", True),
+    MetricDefinition("auto_reply_acceptance_rate", "Auto-reply acceptance", "percent",
+                     "Share of the suggested replies agents decided on that they sent unchanged.", True,
+                     "suggestions"),
+    MetricDefinition("suggestion_edit_rate", "Suggestion edit rate", "percent",
+                     "Share of the suggested replies agents decided on that they edited before sending.", False,
+                     "suggestions"),
     MetricDefinition("csat_mean", "CSAT", "score", "Mean customer satisfaction score (1-5).", True, "csat"),
     MetricDefinition("csat_response_rate", "CSAT response rate", "percent",
                      "Share of resolved tickets with a satisfaction response.", True, "csat"),

@@ -1,10 +1,10 @@
 """The SQL of the metrics: one SQLAlchemy Core select per population, aggregated in the database.
 
-Four populations (see bot.metrics.definitions): the tickets created in the window, their CSAT responses, the
-inbound messages of the window, and the backlog at its end. Each query returns, per group, only sums and
-counts (additive: the total row adds the groups up) and, for the tickets, the duration percentiles (not
-additive: the total row asks for them again, ungrouped). Window predicates come first so that the created_at
-indexes bound the work by the window's size, not by the history's.
+Five populations (see bot.metrics.definitions): the tickets created in the window, their CSAT responses, their
+decided suggestions, the inbound messages of the window, and the backlog at its end. Each query returns, per
+group, only sums and counts (additive: the total row adds the groups up) and, for the tickets, the duration
+percentiles (not additive: the total row asks for them again, ungrouped). Window predicates come first so that
+the created_at indexes bound the work by the window's size, not by the history's.
 """
 
 from __future__ import annotations
@@ -19,16 +19,24 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.sql import FromClause, literal_column
 from sqlalchemy.sql.elements import ColumnElement
 
-from bot.metrics.definitions import BACKLOG_BUCKETS, NONE_GROUP, PERCENTILES, MetricError
-from models.tables import Agent, CsatResponse, Message, Ticket
+from bot.metrics.definitions import (
+    BACKLOG_BUCKETS,
+    DECIDED_OUTCOMES,
+    DURATIONS,
+    NONE_GROUP,
+    PERCENTILES,
+    MetricError,
+    duration_of,
+)
+from models.tables import Agent, CsatResponse, Message, Suggestion, Ticket
 
 TICKET = cast(Table, Ticket.__table__)
 MESSAGE = cast(Table, Message.__table__)
 AGENT = cast(Table, Agent.__table__)
 CSAT = cast(Table, CsatResponse.__table__)
+SUGGESTION = cast(Table, Suggestion.__table__)
 tickets = TICKET.c
 
-DURATIONS = ("first_response_time", "resolution_time")
 Aggregates = dict[str | None, dict[str, Any]]  # group (None when ungrouped) -> aggregate name -> value
 
 
@@ -139,7 +147,7 @@ def ticket_aggregates(
     )
     inner: dict[str, ColumnElement[Any]] = {} if group is None else {"g": group}
     inner["one"] = literal(1)
-    wanted_durations = [d for d in DURATIONS if any(n.startswith(d) for n in names)]
+    wanted_durations = [d for d in DURATIONS if any(duration_of(n) == d for n in names)]
     ranked = [d for d in wanted_durations if any(f"{d}_{p}" in names for p in PERCENTILES)]
     if percentiles_only:
         wanted_durations = ranked
@@ -149,6 +157,12 @@ def ticket_aggregates(
     if "resolution_time" in wanted_durations:
         inner["resolution_time"] = case(
             (resolved, query.seconds_between(tickets.resolved_at, tickets.created_at)))
+    # Recorded when they happened (bot/sla_clock.py); float, so that percentiles interpolate as the others do.
+    if "first_response_time_business" in wanted_durations:
+        inner["first_response_time_business"] = case(
+            (answered, sql_cast(tickets.first_response_business_seconds, Float)))
+    if "resolution_time_business" in wanted_durations:
+        inner["resolution_time_business"] = case((resolved, sql_cast(tickets.resolution_business_seconds, Float)))
     flags: dict[str, ColumnElement[bool]] = {}
     if not percentiles_only:
         if names & {"one_touch_resolution_rate", "auto_reply_rate"}:
@@ -240,6 +254,20 @@ def csat_aggregates(connection: Connection, query: MetricQuery) -> Aggregates:
         func.count(distinct(resolved_ticket)).label("csat_resolved_responded"),
     ]
     where = [*query.created_in_window(), CSAT.c.created_at < query.end, CSAT.c.score.between(1, 5)]
+    return query.fetch(connection, query.grouped(columns, source, where))
+
+
+def suggestion_aggregates(connection: Connection, query: MetricQuery) -> Aggregates:
+    """The suggested replies on the tickets created in the window that agents decided before `end`, by outcome."""
+    outcome = SUGGESTION.c.outcome
+    decided_at = func.coalesce(SUGGESTION.c.decided_at, SUGGESTION.c.created_at)
+    source = query.with_agent(SUGGESTION.join(TICKET, SUGGESTION.c.ticket_id == tickets.id))
+    columns = [
+        func.count().label("suggestions_decided"),
+        _sum_of(outcome == "accepted").label("suggestions_accepted"),
+        _sum_of(outcome == "edited").label("suggestions_edited"),
+    ]
+    where = [*query.created_in_window(), outcome.in_(DECIDED_OUTCOMES), decided_at < query.end]
     return query.fetch(connection, query.grouped(columns, source, where))
 
 

@@ -15,19 +15,22 @@ from bot.metrics.definitions import (
     BACKLOG_BUCKETS,
     DEFAULT_REFUND_RETURN_INTENTS,
     DIMENSIONS,
+    DURATIONS,
     METRICS,
     NONE_GROUP,
     PERCENTILES,
+    STATISTICS,
     MetricError,
+    duration_of,
 )
 from bot.metrics.queries import (
-    DURATIONS,
     Aggregates,
     MetricQuery,
     backlog_aggregates,
     csat_aggregates,
     filter_clause,
     message_aggregates,
+    suggestion_aggregates,
     ticket_aggregates,
 )
 
@@ -93,7 +96,7 @@ def _check_dimension(what: str, dimension: object) -> str:
 # ---- values from aggregates --------------------------------------------------------------------------------
 
 _TICKET_COUNTS: dict[str, tuple[str, ...]] = {  # metric -> the ticket counts it is computed from, and shows
-    **{f"{d}_{s}": (f"{d}_n",) for d in DURATIONS for s in ("mean", *PERCENTILES)},
+    **{f"{d}_{s}": (f"{d}_n",) for d in DURATIONS for s in STATISTICS},
     "sla_first_response_compliance": ("sla_fr_met", "sla_fr_eligible"),
     "sla_resolution_compliance": ("sla_res_met", "sla_res_eligible"),
     "one_touch_resolution_rate": ("one_touch", "resolved"),
@@ -128,10 +131,13 @@ def _row(group: str | None, names: tuple[str, ...], parts: Mapping[str, dict[str
     if "backlog" in parts:
         for key in ("backlog", *BACKLOG_BUCKETS):
             counts[key] = int((parts["backlog"] or {}).get(key) or 0)
+    if "suggestions" in parts:
+        for key in ("suggestions_decided", "suggestions_accepted", "suggestions_edited"):
+            counts[key] = int((parts["suggestions"] or {}).get(key) or 0)
 
     values: dict[str, float | None] = {}
     for name in names:
-        duration = next((d for d in DURATIONS if name.startswith(d)), None)
+        duration = duration_of(name)
         if name == "volume":
             values[name] = float(counts["tickets"])
         elif name in ("inbound_messages", "backlog", *BACKLOG_BUCKETS):
@@ -149,6 +155,10 @@ def _row(group: str | None, names: tuple[str, ...], parts: Mapping[str, dict[str
             values[name] = _percent(counts["one_touch"], counts["resolved"])
         elif name == "auto_reply_rate":
             values[name] = _percent(counts["deflected"], counts["tickets"])
+        elif name == "auto_reply_acceptance_rate":
+            values[name] = _percent(counts["suggestions_accepted"], counts["suggestions_decided"])
+        elif name == "suggestion_edit_rate":
+            values[name] = _percent(counts["suggestions_edited"], counts["suggestions_decided"])
         elif name == "csat_mean":
             values[name] = _ratio(c.get("csat_sum"), counts["csat_responses"])
         elif name == "csat_response_rate":
@@ -200,8 +210,8 @@ def compute_metrics(
 ) -> MetricReport:
     """The metrics `names` (default: all) over [start, end), per `group_by` group and in total.
 
-    At most one query per population (tickets, CSAT, inbound messages, backlog) whatever the number of groups,
-    plus one for the total's percentiles when grouped.
+    At most one query per population (tickets, CSAT, suggestions, inbound messages, backlog) whatever the number
+    of groups, plus one for the total's percentiles when grouped.
     """
     start, end = _check_time("start", start), _check_time("end", end)
     if start >= end:
@@ -230,6 +240,8 @@ def compute_metrics(
             fetched["messages"] = message_aggregates(connection, query)
         if "backlog" in sources:
             fetched["backlog"] = backlog_aggregates(connection, query)
+        if "suggestions" in sources:
+            fetched["suggestions"] = suggestion_aggregates(connection, query)
         if group_by is not None and any(n.endswith(tuple(PERCENTILES)) for n in wanted):
             ungrouped = ticket_aggregates(connection, query.ungrouped(), wanted, percentiles_only=True)
             total_percentiles = ungrouped.get(None, {})

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session
 
-from bot.metrics import METRICS, MetricReport, MetricRow, compute_metrics
+from bot.metrics import METRICS, MetricReport, MetricRow, compute_metrics, duration_of
 from bot.settings import AlertRule, parse_threshold
 
 LEVELS = ("critical", "warning")  # most severe first: a critical inhibits the warning of the same rule and group
@@ -24,15 +24,17 @@ def population_key(metric: str) -> str:
     """The count a metric's value is computed over (its population), as named in `MetricRow.counts`."""
     if metric in ("inbound_messages",) or metric.startswith("backlog"):
         return "backlog" if metric.startswith("backlog") else "inbound_messages"
-    for duration in ("first_response_time", "resolution_time"):
-        if metric.startswith(duration):
-            return f"{duration}_n"
+    duration = duration_of(metric)
+    if duration is not None:
+        return f"{duration}_n"
     return {
         "sla_first_response_compliance": "sla_fr_eligible",
         "sla_resolution_compliance": "sla_res_eligible",
         "one_touch_resolution_rate": "resolved",
         "csat_response_rate": "resolved",
         "csat_mean": "csat_responses",
+        "auto_reply_acceptance_rate": "suggestions_decided",
+        "suggestion_edit_rate": "suggestions_decided",
     }.get(metric, "tickets")
 
 

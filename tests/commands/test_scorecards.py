@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy import update
 from sqlalchemy.engine import Engine
 
-from bot.settings import ScorecardSettings
+from bot.settings import BusinessHoursSettings, ScorecardSettings, SlaPolicy, SlaSettings
+from bot.sla_clock import stamp_first_response
+from handlers.commands.answers import scorecard_text
 from handlers.scorecards import grade_for, team_scorecards, weighted_score
+from models import session_scope
+from models.tables import Agent, Customer, Ticket
 from tests.commands.conftest import NOW, Seeded
 
 
@@ -57,3 +62,40 @@ def test_bad_scorecard_settings_name_the_key() -> None:
 
     with pytest.raises(SettingsError, match="scorecards.weights"):
         load_settings(None, scorecards={"weights": {"speed": 1}})
+
+
+def test_response_time_rank_compares_business_hours_within_a_queue(engine: Engine) -> None:
+    """Berlin hours (Mon-Fri 09:00-18:00, UTC+1). nina takes the tickets of Friday 18:00 Berlin and answers them
+    Monday 09:30 (30 min of working time, 63.5 h on the clock); dan answers Monday's tickets in 1 h. In business
+    hours nina is the faster; a queue where one agent has no business-hours figure falls back to the clock."""
+    sla = SlaSettings(policies=[SlaPolicy(name="de", marketplace="amazon-de", business_hours=BusinessHoursSettings(
+        timezone="Europe/Berlin", hours={"mon-fri": "09:00-18:00"}))])
+    friday = datetime(2026, 3, 6, 17, tzinfo=UTC)
+    monday = datetime(2026, 3, 9, 10, tzinfo=UTC)
+    with session_scope(engine) as session:
+        nina, dan = Agent(name="nina"), Agent(name="dan")
+        customer = Customer(channel="webchat", external_id="c-1")
+        session.add_all([nina, dan, customer])
+        session.flush()
+        for i, (agent, created, answered) in enumerate([
+            (nina, friday, monday - timedelta(minutes=90)), (dan, monday, monday + timedelta(hours=1)),
+        ]):
+            ticket = Ticket(customer_id=customer.id, channel="webchat", conversation_id=f"c{i}", intent="order_status",
+                            kind="faq", language="de", marketplace="amazon-de", assignee_id=agent.id,
+                            created_at=created, updated_at=created)
+            stamp_first_response(ticket, answered, sla)
+            session.add(ticket)
+    window = (datetime(2026, 3, 1, tzinfo=UTC), datetime(2026, 3, 15, tzinfo=UTC))
+    cards = {c.agent: c for c in team_scorecards(engine, *window)}
+    assert (cards["nina"].queue, cards["dan"].queue) == ("de · amazon-de", "de · amazon-de")
+    assert cards["nina"].first_response_median == 63.5 * 3600
+    assert cards["nina"].first_response_business_median == 1800
+    assert (cards["nina"].components["response_time"], cards["dan"].components["response_time"]) == (100.0, 0.0)
+    assert "First response (median): 2.6 d (business hours: 30 min)\n" in scorecard_text(
+        cards["nina"], ScorecardSettings(), business_hours=sla.uses_business_hours())
+
+    with session_scope(engine) as session:  # dan's figure predates business-hours recording
+        session.execute(update(Ticket).where(Ticket.assignee_id == dan.id)  # type: ignore[arg-type]
+                        .values(first_response_business_seconds=None))
+    cards = {c.agent: c for c in team_scorecards(engine, *window)}
+    assert (cards["nina"].components["response_time"], cards["dan"].components["response_time"]) == (0.0, 100.0)
