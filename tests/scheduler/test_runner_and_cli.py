@@ -7,7 +7,6 @@ import asyncio
 import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -16,7 +15,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from bot.cli import main
-from bot.pipeline import Pipeline
+from bot.intake import due_times
 from bot.settings import Settings, SettingsError, load_settings
 from models.tables import OutboxItem
 from scheduler.runner import SchedulerRunner, build_scheduler
@@ -112,17 +111,15 @@ def test_sla_check_rejects_a_bad_time_by_name(monkeypatch: pytest.MonkeyPatch, t
 def test_pipeline_deadlines_follow_business_hours() -> None:
     settings = Settings(sla={"business_hours": {"timezone": "Asia/Shanghai", "hours": {"mon-fri": "09:00-18:00"},
                                                 "holidays": ["2026-11-30"]}})
-    host = SimpleNamespace(settings=settings)
     friday_evening = datetime(2026, 11, 27, 18, 0, tzinfo=ZoneInfo("Europe/Berlin"))
-    first, resolution = Pipeline._due_times(host, 1, friday_evening)  # type: ignore[arg-type]
+    first, resolution = due_times(settings.sla, 1, friday_evening)
     shanghai = ZoneInfo("Asia/Shanghai")
     assert first == datetime(2026, 12, 1, 11, 0, tzinfo=shanghai)  # Monday is a holiday
     assert resolution - first > timedelta(hours=22)  # 24 working hours span nights
 
 
 def test_without_business_hours_deadlines_are_wall_clock() -> None:
-    host = SimpleNamespace(settings=Settings())
-    first, resolution = Pipeline._due_times(host, 2, T0)  # type: ignore[arg-type]
+    first, resolution = due_times(Settings().sla, 2, T0)
     assert (first, resolution) == (T0 + timedelta(hours=4), T0 + timedelta(hours=48))
     assert first.tzinfo is not None and first.utcoffset() == UTC.utcoffset(None)
 
