@@ -23,6 +23,7 @@ from sqlalchemy import select, text
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from bot.alert_silences import matching_silence
 from bot.metrics import METRICS, MetricError
 from bot.settings import AlertRule, Settings
 from models.tables import Alert
@@ -31,7 +32,6 @@ from scheduler.alerts.dispatch import (
     firing_card,
     format_value,
     in_quiet_hours,
-    matching_silence,
     notify_reason,
     post_firing,
     post_resolved,

@@ -4,14 +4,16 @@ repeat/dedup → post → record.
 - inhibit: one `Alert` row per rule and group carries the most severe level reached, so a critical replaces
   (inhibits) the warning of the same rule and group; a warning that turns critical notifies at once;
 - silence: an active `Silence` whose matchers (e.g. {"rule": "refund_spike", "marketplace": "amazon"}) all
-  equal the alert's labels holds the notification until it expires or is ended;
+  equal the alert's labels (bot/alert_silences.py) holds the notification until it expires or is ended;
 - quiet hours: a route's quiet hours (in its timezone) hold warnings, never criticals;
-- repeat: a firing alert notifies once, then again every `repeat_interval` while it keeps firing;
+- repeat: a firing alert notifies once, then again every `repeat_interval` while it keeps firing, unless someone
+  acknowledged it from its card (a warning that turns critical notifies again and clears the acknowledgement);
 - dedup: every notification has a deterministic outbox key (rule, group, start, sequence), so a second
   evaluator (another replica) that decides the same thing finds the existing outbox row;
 - record: notified time, sequence, level and the outbox key of the card go into the alert's row.
 
-Cards carry the buttons Acknowledge, Silence 2h and Show tickets; the resolved notice edits the last card.
+Cards carry the alert's id and the buttons Acknowledge, Silence 2h and Show tickets (performed by
+handlers/alert_actions.py); the resolved notice edits the last card.
 """
 
 from __future__ import annotations
@@ -24,17 +26,13 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlmodel import Session
 
-from bot.messages import Card, CardButton, CardField, card_to_payload
+from bot.messages import Card, CardField, card_to_payload
 from bot.metrics import METRICS
 from bot.outbox import enqueue
 from bot.settings import AlertRoute, Settings
-from models.tables import Alert, AuditEvent, OutboxItem, Silence
+from handlers.alert_actions import ALERT_BUTTONS
+from models.tables import Alert, AuditEvent, OutboxItem
 
-ALERT_BUTTONS = (
-    CardButton("alert_acknowledge", "Acknowledge", "primary"),
-    CardButton("alert_silence_2h", "Silence 2h"),
-    CardButton("alert_show_tickets", "Show tickets"),
-)
 LEVEL_MARKS = {"critical": "🔴 CRITICAL", "warning": "🟠 WARNING"}
 
 
@@ -64,25 +62,6 @@ def in_quiet_hours(route: ResolvedRoute, at: datetime) -> bool:
     if first <= last:
         return first <= local < last
     return local >= first or local < last
-
-
-def alert_labels(alert: Alert) -> dict[str, str]:
-    labels = {"rule": alert.rule, "level": alert.level}
-    labels.update(dict(alert.details.get("labels", {})))
-    return labels
-
-
-def matching_silence(session: Session, alert: Alert, at: datetime) -> Silence | None:
-    """The active silence (started, not expired) whose matchers all equal the alert's labels, if any."""
-    labels = alert_labels(alert)
-    silences = session.scalars(
-        select(Silence).where(Silence.ends_at > at, Silence.starts_at <= at)  # type: ignore[arg-type]
-        .order_by(Silence.id)  # type: ignore[arg-type]
-    ).all()
-    for silence in silences:
-        if all(labels.get(key) == str(value) for key, value in silence.matchers.items()):
-            return silence
-    return None
 
 
 def format_value(metric: str, value: float | None) -> str:
@@ -131,7 +110,8 @@ def firing_card(alert: Alert, metric: str, window: str) -> Card:
     ]
     return Card(kind="metric_alert", title=_title(alert, LEVEL_MARKS.get(alert.level, alert.level.upper())),
                 body="\n".join(line for line in body if line), severity=1 if alert.level == "critical" else 2,
-                fields=tuple(fields), buttons=ALERT_BUTTONS, footer=f"alert #{alert.id} · rule {alert.rule}")
+                fields=tuple(fields), buttons=ALERT_BUTTONS, footer=f"alert #{alert.id} · rule {alert.rule}",
+                alert_id=alert.id)
 
 
 def resolved_card(alert: Alert, metric: str, at: datetime) -> Card:
@@ -139,23 +119,26 @@ def resolved_card(alert: Alert, metric: str, at: datetime) -> Card:
     return Card(kind="metric_alert", title=_title(alert, "✅ RESOLVED"),
                 body=f"Was {alert.level} from {alert.started_at:%Y-%m-%d %H:%M} to {at:%Y-%m-%d %H:%M} UTC; "
                      f"now {value}.",
-                fields=(CardField("Metric", METRICS[metric].label),), footer=f"alert #{alert.id} · rule {alert.rule}")
+                fields=(CardField("Metric", METRICS[metric].label),), footer=f"alert #{alert.id} · rule {alert.rule}",
+                alert_id=alert.id)
 
 
 def notify_reason(alert: Alert, at: datetime, repeat: timedelta) -> str | None:
-    """Why a firing alert should notify now (first, escalated, repeat) or None."""
+    """Why a firing alert should notify now (first, escalated, repeat) or None. An acknowledged alert does not
+    repeat (someone is on it); it still notifies when it escalates."""
     if alert.notified_at is None:
         return "first"
     if alert.level == "critical" and alert.details.get("notified_level") == "warning":
         return "escalated"
-    if at - alert.notified_at >= repeat:
+    if alert.acknowledged_at is None and at - alert.notified_at >= repeat:
         return "repeat"
     return None
 
 
 def post_firing(session: Session, alert: Alert, route: ResolvedRoute, card: Card, at: datetime,
                 reason: str) -> OutboxItem:
-    """Enqueue the firing card and record the notification in the alert's row."""
+    """Enqueue the firing card and record the notification in the alert's row. A new card asks for a new
+    acknowledgement: the previous one (of a warning that escalated) is cleared."""
     sequence = int(alert.details.get("notifications", 0)) + 1
     key = _dedup_key(alert.rule, alert.group_key, alert.started_at.strftime("%Y%m%dT%H%M%S"), sequence)
     item = enqueue(session, dedup_key=key, kind="card", channel=route.channel, target=route.target,
@@ -164,6 +147,7 @@ def post_firing(session: Session, alert: Alert, route: ResolvedRoute, card: Card
                      "held": None}
     alert.notified_at = at
     alert.card_channel = route.channel
+    alert.acknowledged_by = alert.acknowledged_at = None
     session.add(AuditEvent(at=at, actor="scheduler", action="alert_notified", subject_type="alert",
                            subject_id=str(alert.id), details={"reason": reason, "level": alert.level,
                                                               "outbox": key}))
