@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import re
 import signal
 import socket
 import threading
@@ -32,11 +33,13 @@ from bot.logs import accept_request_id, request_id_var
 from bot.outbox import OutboxSender, OutboxWorker
 from bot.pipeline import Classifier, Pipeline, Templates
 from bot.settings import Settings
+from bot.team_channel import TeamChannel
+from bot.team_desk import TeamDesk
 from models.db import redacted_url
 from models.tables import IntentExample
 
 if TYPE_CHECKING:
-    from bot.messages import Action, CommandRequest
+    from bot.messages import Action, AlertAction, CommandRequest
     from handlers.actions import ActionResult
     from handlers.commands import Actor
     from handlers.commands.answers import CommandAnswer
@@ -47,6 +50,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("kefu.app")
 
 READY_CHECK_TIMEOUT_SECONDS = 3.0
+CHART_NAME = re.compile(r"[A-Za-z0-9_.-]{1,200}\.png")
 CHANNELS_LINE = (
     "channels: webhook (customers), console (team); add Slack with KEFU_SLACK_BOT_TOKEN and "
     "KEFU_SLACK_SIGNING_SECRET, DingTalk with KEFU_DINGTALK_CLIENT_ID and KEFU_DINGTALK_CLIENT_SECRET, "
@@ -129,6 +133,8 @@ class Kefu:
         self._model_thread: threading.Thread | None = None
         self._closers: list[Callable[[], Awaitable[None]]] = []
         self._executor: CommandExecutor | None = None
+        self.team_channels: list[TeamChannel] = []
+        self.desk: TeamDesk = None  # type: ignore[assignment]  # set by prepare()
         # False: the aiohttp start-up hook starts the model loading; `serve` sets it and starts the loading
         # itself once the HTTP server listens, so that /healthz answers from the first second.
         self.defer_model_loading = False
@@ -149,9 +155,9 @@ class Kefu:
             except (OSError, ValueError) as exc:
                 raise StartupError(f"cannot load reply templates: {exc}") from None
         self.credentials = resolve_api_credentials(self.settings)
+        self.desk = TeamDesk(self.engine, managers={"slack": self.settings.platform_managers("slack")})
 
     def _senders(self) -> dict[str, OutboxSender]:
-        from adapters.webchat.console import ConsoleTeamChannel
         from adapters.webhook.callback import WebhookCallbackSender
 
         assert self.credentials is not None
@@ -159,7 +165,8 @@ class Kefu:
                                         self.credentials.callback_signing_secret,
                                         timeout=self.settings.outbox.send_timeout_seconds)
         self._closers.append(webhook.close)
-        senders: dict[str, OutboxSender] = {"webhook": webhook, "console": ConsoleTeamChannel()}
+        senders: dict[str, OutboxSender] = {"webhook": webhook}
+        senders.update({channel.name: channel for channel in self.team_channels})
         senders.update(self.extra_senders)
         translator = self.translator()
         if translator is not None:
@@ -167,9 +174,20 @@ class Kefu:
 
             assert self.engine is not None
             team = self.settings.replies.team_language
-            senders[self.settings.triage.channel] = TranslatingCardSender(
-                senders[self.settings.triage.channel], translator, team, self.engine)
+            for channel in self.team_channels:  # every team channel shows cards in the team's language
+                senders[channel.name] = TranslatingCardSender(senders[channel.name], translator, team, self.engine)
         return senders
+
+    def _team_channels(self) -> list[TeamChannel]:
+        """The console (always) and every team messenger configured in settings."""
+        from adapters.webchat.console import ConsoleTeamChannel
+
+        channels: list[TeamChannel] = [ConsoleTeamChannel()]
+        if self.settings.slack.enabled:
+            from adapters.slack import SlackTeamChannel
+
+            channels.append(SlackTeamChannel(self.settings.slack, self, timezone=self.settings.timezone))
+        return channels
 
     def translator(self) -> Translator | None:
         """The configured machine-translation provider, or None when translation is off."""
@@ -202,6 +220,11 @@ class Kefu:
         WebhookInbound(self.credentials, lambda: self.pipeline).add_routes(app)
         assert self.engine is not None
         app.add_routes(order_routes(self.engine, self.credentials))
+        app.router.add_get("/charts/{name}", self.chart)
+        if not self.team_channels:
+            self.team_channels = self._team_channels()
+        for channel in self.team_channels:
+            channel.mount(app)
         app.on_startup.append(self._on_startup)
         app.on_cleanup.append(self._on_cleanup)
         return app
@@ -216,6 +239,8 @@ class Kefu:
 
         self.scheduler = build_scheduler(self.settings, self.engine)
         self.scheduler.start()
+        for channel in self.team_channels:
+            await channel.start()
         if not self.defer_model_loading:
             self.start_model_loading()
         log.info(CHANNELS_LINE)
@@ -259,6 +284,8 @@ class Kefu:
         return FaqIndex(entries, embedder)
 
     async def _on_cleanup(self, _app: web.Application) -> None:
+        for channel in self.team_channels:
+            await channel.stop()
         if self.scheduler is not None:
             await self.scheduler.stop()
         if self.outbox_worker is not None:
@@ -279,6 +306,42 @@ class Kefu:
         if self.pipeline is None or self.engine is None:
             return ActionResult(False, "kefu is still loading its intent model: try again in a minute")
         return await TicketActions(self.engine, self.pipeline, self.pipeline.classifier).perform(action)
+
+    async def handle_alert_action(self, action: AlertAction) -> ActionResult:
+        """A metric alert card's button pressed on a team channel: performed by handlers.alert_actions, never
+        raising; the outbox is woken for the card's update."""
+        from handlers.actions import ActionResult
+        from handlers.alert_actions import AlertActions
+
+        if self.engine is None:
+            return ActionResult(False, "kefu is still starting: try again in a moment")
+        worker = self.outbox_worker
+        return await AlertActions(self.engine, self.settings,
+                                  on_enqueued=worker.notify if worker is not None else None).perform(action)
+
+    def intent_names(self) -> list[str]:
+        """The live catalogue's intents (for a Wrong intent form); empty while the model loads."""
+        catalogue = getattr(self.pipeline.classifier, "catalogue", None) if self.pipeline is not None else None
+        return list(catalogue.names()) if catalogue is not None else []
+
+    def charts_dir(self) -> Path:
+        return Path(self.settings.var_dir) / "charts"
+
+    def chart_link(self, path: Path) -> str | None:
+        """Where the team's browsers find a chart on kefu's own server (None without a public URL)."""
+        if not self.settings.public_url or path.parent.resolve() != self.charts_dir().resolve():
+            return None
+        return f"{self.settings.public_url.rstrip('/')}/charts/{path.name}"
+
+    async def chart(self, request: web.Request) -> web.StreamResponse:
+        """A chart rendered for a command answer. Names are random (unguessable); nothing else is served."""
+        name = request.match_info["name"]
+        if not CHART_NAME.fullmatch(name):
+            raise web.HTTPNotFound(reason="no such chart")
+        path = self.charts_dir() / name
+        if not path.is_file():
+            raise web.HTTPNotFound(reason="no such chart (charts are kept for a while, then removed)")
+        return web.FileResponse(path, headers={"Content-Type": "image/png", "Cache-Control": "private, max-age=3600"})
 
     async def translate_for_customer(self, ticket_id: int, text: str) -> Translation | None:
         """An agent's reply in the ticket's customer language, to show for confirmation; None when not needed."""

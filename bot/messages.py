@@ -1,7 +1,8 @@
 """The neutral message types that cross between adapters and the core. No platform detail lives here.
 
-Adapters turn platform payloads into `Inbound`, `Action` and `CommandRequest`; the core answers with `Reply`
-(to a customer) and `Card` (to a team channel). Each team adapter renders a `Card` in its platform's format.
+Adapters turn platform payloads into `Inbound`, `Action`, `AlertAction` and `CommandRequest`; the core answers
+with `Reply` (to a customer) and `Card` (to a team channel). Each team adapter renders a `Card` in its platform's
+format.
 """
 
 from __future__ import annotations
@@ -61,7 +62,7 @@ class Reply:
 
 @dataclass(frozen=True)
 class CardButton:
-    action: str  # send | edit | assign | escalate | resolve | wrong_intent
+    action: str  # send | edit | assign | escalate | resolve | wrong_intent; alert_acknowledge | alert_silence_2h | ...
     label: str
     style: Literal["default", "primary", "danger"] = "default"
 
@@ -87,6 +88,7 @@ class Card:
     footer: str | None = None
     language: str | None = None  # the customer's language, for translation into the team's
     suggestion_id: int | None = None  # the Suggestion row behind suggested_reply (shadow-mode bookkeeping)
+    alert_id: int | None = None  # the metric Alert behind the card: its buttons are `AlertAction`s on it
 
 
 def card_to_payload(card: Card) -> dict[str, Any]:
@@ -119,6 +121,19 @@ class Action:
     actor_platform: str
     actor_id: str
     values: dict[str, str] = field(default_factory=dict)
+    actor_name: str | None = None  # the presser's display name on the platform: a new agent is named after it
+
+
+@dataclass(frozen=True)
+class AlertAction:
+    """A metric alert card's button pressed on a team channel (Acknowledge, Silence 2h, Show tickets): `name` is
+    the button's action, `alert_id` the card's `Card.alert_id`."""
+
+    name: str
+    alert_id: int
+    actor_platform: str
+    actor_id: str
+    actor_name: str | None = None
 
 
 @dataclass(frozen=True)

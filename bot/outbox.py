@@ -326,8 +326,9 @@ class OutboxWorker:
             )
             if result.rowcount == 1 and item.kind == "card" and item.ticket_id is not None:  # type: ignore[attr-defined]
                 tickets = Ticket.__table__  # type: ignore[attr-defined]
+                # The first card is the ticket's card (updated in place); later cards are follow-ups beside it.
                 session.execute(
-                    update(tickets).where(tickets.c.id == item.ticket_id)
+                    update(tickets).where(tickets.c.id == item.ticket_id, tickets.c.card_ref.is_(None))
                     .values(card_channel=item.channel, card_ref=ref)
                 )
             session.commit()

@@ -1,10 +1,11 @@
 """The pipeline: what happens to a customer's message between its channel adapter and the outbox.
 
 `Pipeline.ingest(inbound)` stores the message first (idempotent on the channel's message id), detects its language,
-classifies it, gets or creates the customer, opens or updates the conversation's ticket and its SLA clock, and
-decides: auto-reply with a rendered template in the customer's language, or suggest (a triage card for the team
-channel). The outbound work is written to the outbox in the same transaction as the message, so a crash loses
-nothing and a redelivery doubles nothing. `record_agent_reply` stores an agent's answer and queues it the same way.
+classifies it, files it (bot.intake, shared with the history import: the customer, the conversation's ticket and
+its SLA clock), and decides: auto-reply with a rendered template in the customer's language, or suggest (a triage
+card for the team channel). The outbound work is written to the outbox in the same transaction as the message, so
+a crash loses nothing and a redelivery doubles nothing. `record_agent_reply` stores an agent's answer and queues it
+the same way.
 
 The pipeline knows a message's channel only as a name: it never imports an adapter. The work is synchronous
 (sqlmodel); the async methods run it in a thread (`asyncio.to_thread`) and wake the outbox afterwards.
@@ -19,12 +20,12 @@ from dataclasses import asdict
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
-from sqlalchemy import select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
+from bot.intake import file_agent_message, file_inbound
 from bot.logs import request_id_var
 from bot.messages import Card, CardButton, CardField, Inbound, IngestResult, Reply, card_to_payload
 from bot.outbox import enqueue
@@ -66,6 +67,12 @@ class Templates(Protocol):
 
 class TicketNotFound(LookupError):
     """`record_agent_reply` was given the id of a ticket that does not exist."""
+
+
+def team_route(settings: Settings, ticket: Ticket) -> tuple[str, str]:
+    """(team channel adapter, target) for a ticket's cards and alerts: its queue's route ([triage] routes)."""
+    return settings.triage.route_for(marketplace=ticket.marketplace, region=ticket.region, language=ticket.language,
+                                     severity=ticket.severity, intent=ticket.intent, customer_channel=ticket.channel)
 
 
 def choose_language(guess: LanguageGuess, stated: str | None) -> str | None:
@@ -188,27 +195,10 @@ class Pipeline:
     ) -> IngestResult:
         now = utcnow()
         conversation_id = inbound.conversation_id or inbound.customer.id
-        customer = self._lock_customer(session, inbound, now)
-        ticket = session.scalars(
-            select(Ticket)
-            .where(Ticket.channel == inbound.channel, Ticket.conversation_id == conversation_id,
-                   Ticket.status != "resolved")
-            .order_by(Ticket.id.desc())  # type: ignore[union-attr]
-        ).first()
-        complaint_after_auto = False
-        if ticket is None:
-            ticket = self._open_ticket(session, inbound, customer, conversation_id, language, prediction, now)
-        else:
-            complaint_after_auto = self._complaint_after_auto(session, ticket, prediction)
-            self._follow_up(ticket, language, prediction, now)
-        message = Message(
-            ticket_id=ticket.id, channel=inbound.channel, channel_message_id=inbound.channel_message_id,
-            direction="in", author_kind="customer", author=inbound.customer.id, text=inbound.text,
-            language=language, language_confidence=guess.confidence, intent=prediction.intent,
-            confidence=prediction.confidence, sent_at=inbound.sent_at, created_at=now,
-        )
-        session.add(message)
-        session.flush()  # IntegrityError here: the message was stored meanwhile → duplicate
+        # IntegrityError here: the message was stored meanwhile → duplicate
+        filed = file_inbound(session, self.settings.sla, inbound, guess, language, prediction, now)
+        customer, ticket, message = filed.customer, filed.ticket, filed.message
+        complaint_after_auto = not filed.opened and self._complaint_after_auto(session, ticket, prediction)
         assert message.id is not None and ticket.id is not None
 
         variables = self._variables(ticket, customer, inbound)
@@ -256,72 +246,6 @@ class Pipeline:
         enqueue(session, dedup_key=f"notice:pair:{change.intent}.{change.language}:{stamp}", kind="card",
                 channel=triage.channel, target=triage.target, payload=card_to_payload(card))
 
-    def _lock_customer(self, session: Session, inbound: Inbound, now: datetime) -> Customer:
-        """Get or create the customer (race-safe), refresh what the channel states about them, and hold the row
-        lock (the SQLite write lock) until commit, so one customer's messages open tickets one at a time."""
-        info = inbound.customer
-        table = Customer.__table__  # type: ignore[attr-defined]
-        values = {"channel": inbound.channel, "external_id": info.id, "name": info.name, "language": info.language,
-                  "country": info.country, "created_at": now}
-        dialect = session.get_bind().dialect.name
-        insert: Any = postgresql.insert if dialect == "postgresql" else sqlite.insert
-        session.execute(insert(table).values(values).on_conflict_do_nothing(index_elements=["channel", "external_id"]))
-        stated = {k: v for k, v in (("name", info.name), ("language", info.language), ("country", info.country)) if v}
-        session.execute(
-            update(table)
-            .where(table.c.channel == inbound.channel, table.c.external_id == info.id)
-            .values(stated or {"id": table.c.id})
-        )
-        return session.scalars(
-            select(Customer).where(Customer.channel == inbound.channel, Customer.external_id == info.id)
-        ).one()
-
-    def _due_times(self, severity: int, start: datetime, channel: str | None = None,
-                   marketplace: str | None = None) -> tuple[datetime, datetime]:
-        """First-response and resolution deadlines under the SLA policy for this channel and marketplace."""
-        return self.settings.sla.policy_for(channel, marketplace).due_times(severity, start)
-
-    def _open_ticket(
-        self, session: Session, inbound: Inbound, customer: Customer, conversation_id: str,
-        language: str | None, prediction: Prediction, now: datetime,
-    ) -> Ticket:
-        first_due, resolution_due = self._due_times(prediction.severity, now, inbound.channel, inbound.marketplace)
-        assert customer.id is not None
-        ticket = Ticket(
-            customer_id=customer.id, channel=inbound.channel, conversation_id=conversation_id, status="new",
-            intent=prediction.intent, kind=prediction.kind, severity=prediction.severity,
-            confidence=prediction.confidence, language=language, order_id=inbound.order_id, sku=inbound.sku,
-            marketplace=inbound.marketplace, region=customer.country, created_at=now, updated_at=now,
-            first_response_due=first_due, resolution_due=resolution_due,
-        )
-        session.add(ticket)
-        session.flush()
-        log.info("ticket %s opened: %s, severity %d", ticket.id, ticket.intent, ticket.severity,
-                 extra={"ticket_id": ticket.id})
-        return ticket
-
-    def _follow_up(self, ticket: Ticket, language: str | None, prediction: Prediction, now: datetime) -> None:
-        """A further message on an open ticket: it keeps its first in-scope intent; a more severe message raises
-        its severity and tightens its due times (from now, never later than they were)."""
-        if ticket.intent == UNKNOWN_INTENT and prediction.intent != UNKNOWN_INTENT:
-            ticket.intent, ticket.kind, ticket.confidence = prediction.intent, prediction.kind, prediction.confidence
-        if prediction.severity < ticket.severity:
-            first_due, resolution_due = self._due_times(prediction.severity, now, ticket.channel, ticket.marketplace)
-            ticket.severity = prediction.severity
-            ticket.first_response_due = min(d for d in (ticket.first_response_due, first_due) if d is not None)
-            ticket.resolution_due = min(d for d in (ticket.resolution_due, resolution_due) if d is not None)
-            log.info("ticket %s escalated to severity %d", ticket.id, ticket.severity, extra={"ticket_id": ticket.id})
-        if ticket.status == "pending":
-            ticket.status = "open"  # the customer answered: the ticket needs attention again
-            if ticket.first_response_at is None:
-                # Only the bot answered so far: a person owes a first response from now on.
-                ticket.first_response_due = min(
-                    d for d in (self._due_times(ticket.severity, now, ticket.channel, ticket.marketplace)[0],
-                                ticket.resolution_due) if d is not None
-                )
-        ticket.language = ticket.language or language
-        ticket.updated_at = now
-
     # ---- auto-reply or suggest ---------------------------------------------------------------------------
 
     @staticmethod
@@ -368,9 +292,11 @@ class Pipeline:
                 language=language, mode=decision.mode, text=decision.text,
             ).id
         card = self._triage_card(ticket, customer, inbound, language, guess, prediction, decision, suggestion_id)
-        triage = self.settings.triage
-        enqueue(session, dedup_key=f"card:{ticket.id}:{message.id}", kind="card", channel=triage.channel,
-                target=triage.target, payload=card_to_payload(card), ticket_id=ticket.id)
+        channel, target = team_route(self.settings, ticket)
+        if ticket.card_channel and ticket.card_channel != channel:  # keep a conversation's cards together
+            channel, target = ticket.card_channel, ""
+        enqueue(session, dedup_key=f"card:{ticket.id}:{message.id}", kind="card", channel=channel,
+                target=target, payload=card_to_payload(card), ticket_id=ticket.id)
 
     def _triage_card(
         self, ticket: Ticket, customer: Customer, inbound: Inbound, language: str | None, guess: LanguageGuess,
@@ -433,10 +359,7 @@ class Pipeline:
                 raise TicketNotFound(f"ticket {ticket_id} does not exist")
             customer = session.get(Customer, ticket.customer_id)
             assert customer is not None
-            message = Message(ticket_id=ticket_id, channel=ticket.channel, direction="out", author_kind="agent",
-                              author=agent_name, text=text, language=ticket.language, created_at=now)
-            session.add(message)
-            session.flush()
+            message = file_agent_message(session, self.settings.sla, ticket, agent_name, text, now)
             reply = Reply(ticket_id=ticket_id, conversation_id=ticket.conversation_id,
                           customer_id=customer.external_id, text=text, language=ticket.language, kind="agent_reply")
             enqueue(session, dedup_key=f"agent_reply:{message.id}", kind="reply", channel=ticket.channel,
@@ -445,10 +368,6 @@ class Pipeline:
                 change = self.policy.record_outcome(session, suggestion_id, text, actor=f"agent:{agent_name}")
                 if change is not None:
                     self.announce_pair_change(session, change)
-            ticket.first_response_at = ticket.first_response_at or now
-            ticket.status = "open"
-            ticket.updated_at = now
-            session.add(ticket)
         log.info("agent %s replied on ticket %s", agent_name, ticket_id,
                  extra={"ticket_id": ticket_id, "message_id": message.id})
         return message

@@ -158,6 +158,10 @@ class SlaSettings(_Section):
     def _all_severities(cls, value: dict[int, SlaTarget]) -> dict[int, SlaTarget]:
         return _check_targets(value, fill=True)
 
+    def uses_business_hours(self) -> bool:
+        """Whether any policy (the default included) counts working hours rather than the clock."""
+        return self.business_hours is not None or any(p.business_hours is not None for p in self.policies)
+
     def policy_for(self, channel: str | None = None, marketplace: str | None = None) -> ResolvedSlaPolicy:
         """The policy of a ticket on `channel` / `marketplace`: the first policy whose given keys all match."""
         for policy in self.policies:
@@ -225,11 +229,119 @@ class ReplySettings(_Section):
     auto_reply_min_confidence: float = Field(default=0.8, ge=0, le=1)
 
 
+class TriageRoute(_Section):
+    """A queue: tickets matching every given key (a marketplace, a severity, a language, ...) go to `channel`
+    (a team channel adapter) and `target` (e.g. a Slack channel id; "" for the adapter's default channel)."""
+
+    marketplace: str | None = None
+    region: str | None = Field(default=None, max_length=8)
+    language: str | None = None
+    severity: int | None = Field(default=None, ge=1, le=3)
+    intent: str | None = None
+    customer_channel: str | None = None  # the customer channel the ticket came from ("webhook", "webchat", ...)
+    channel: str | None = Field(default=None, min_length=1, max_length=32)  # None: [triage]'s channel
+    target: str = Field(default="", max_length=255)
+
+    @model_validator(mode="after")
+    def _matches_something(self) -> TriageRoute:
+        keys = ("marketplace", "region", "language", "severity", "intent", "customer_channel")
+        if all(getattr(self, key) is None for key in keys):
+            raise ValueError(f"@target: a route matches on at least one of {', '.join(keys)}")
+        return self
+
+    def matches(self, **ticket: object) -> bool:
+        for key in ("marketplace", "region", "language", "severity", "intent", "customer_channel"):
+            wanted = getattr(self, key)
+            if wanted is None:
+                continue
+            value = ticket.get(key)
+            if isinstance(wanted, str) and isinstance(value, str):
+                if key == "language":  # "pt" matches "pt-BR"
+                    value = value.split("-")[0] if "-" not in wanted else value
+                if wanted.casefold() != value.casefold():
+                    return False
+            elif wanted != value:
+                return False
+        return True
+
+
 class TriageSettings(_Section):
-    """Where triage cards go: a team channel adapter ("console" is built in and always active) and its target."""
+    """Where triage cards go: a team channel adapter ("console" is built in and always active) and its target,
+    unless one of `routes` (first match wins) sends the ticket's queue elsewhere. With Slack configured and no
+    channel set here, cards go to Slack."""
 
     channel: str = Field(default="console", min_length=1, max_length=32)
-    target: str = Field(default="", max_length=255)  # e.g. a Slack channel id; "" for the console
+    target: str = Field(default="", max_length=255)  # e.g. a Slack channel id; "" for the adapter's default
+    routes: list[TriageRoute] = Field(default_factory=list)
+
+    def route_for(self, *, marketplace: str | None, region: str | None, language: str | None, severity: int,
+                  intent: str, customer_channel: str) -> tuple[str, str]:
+        """(team channel adapter, target) for a ticket with these properties."""
+        for route in self.routes:
+            if route.matches(marketplace=marketplace, region=region, language=language, severity=severity,
+                             intent=intent, customer_channel=customer_channel):
+                return route.channel or self.channel, route.target
+        return self.channel, self.target
+
+
+class SlackSettings(_Section):
+    """Slack as a team channel (adapters/slack). On when `bot_token` is set: HTTP mode (POST /slack/events, needs
+    `signing_secret`) or Socket Mode when `app_token` is set too. `channel` is the Slack channel id that gets
+    whatever is routed to the adapter "slack" without a target; `managers` are Slack user ids with the manager
+    role. Flat environment names work as well as nested ones: KEFU_SLACK_BOT_TOKEN = KEFU_SLACK__BOT_TOKEN."""
+
+    bot_token: SecretStr | None = None
+    signing_secret: SecretStr | None = None
+    app_token: SecretStr | None = None
+    api_url: str = "https://slack.com/api/"
+    channel: str | None = Field(default=None, max_length=64)
+    managers: list[str] = Field(default_factory=list)
+    request_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
+
+    @property
+    def enabled(self) -> bool:
+        return self.bot_token is not None and bool(self.bot_token.get_secret_value())
+
+    @property
+    def socket_mode(self) -> bool:
+        return self.app_token is not None and bool(self.app_token.get_secret_value())
+
+    @field_validator("api_url")
+    @classmethod
+    def _api_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("an http:// or https:// URL such as 'https://slack.com/api/'")
+        return value if value.endswith("/") else value + "/"
+
+    @field_validator("channel")
+    @classmethod
+    def _channel_id(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"[CGD][A-Z0-9]{2,}", value):
+            raise ValueError("a Slack channel id such as 'C0123ABCD' (not a #name: Slack renames, ids stay)")
+        return value
+
+    @field_validator("managers")
+    @classmethod
+    def _user_ids(cls, value: list[str]) -> list[str]:
+        for user in value:
+            if not re.fullmatch(r"[UW][A-Z0-9]{2,}", user):
+                raise ValueError(f"Slack user ids such as 'U0123ABCD', got {user!r}")
+        return value
+
+    @model_validator(mode="after")
+    def _complete(self) -> SlackSettings:
+        if not self.enabled:
+            return self
+        if self.bot_token is not None and not self.bot_token.get_secret_value().startswith("xoxb-"):
+            raise ValueError("@bot_token: a bot token starting with 'xoxb-'")
+        if self.socket_mode:
+            assert self.app_token is not None
+            if not self.app_token.get_secret_value().startswith("xapp-"):
+                raise ValueError("@app_token: an app-level token starting with 'xapp-' (Socket Mode)")
+        elif self.signing_secret is None or not self.signing_secret.get_secret_value():
+            raise ValueError("@signing_secret: the app's signing secret (HTTP mode), or set app_token for Socket "
+                             "Mode")
+        return self
 
 
 class TranslationSettings(_Section):
@@ -519,6 +631,7 @@ class Settings(BaseSettings):
     api_token: SecretStr | None = None
     api_secret: SecretStr | None = None
     webhook_callback_url: str | None = None
+    public_url: str | None = None  # kefu's address as the team's browsers reach it (links to charts)
 
     intents: IntentSettings = Field(default_factory=IntentSettings)
     replies: ReplySettings = Field(default_factory=ReplySettings)
@@ -528,6 +641,23 @@ class Settings(BaseSettings):
     translation: TranslationSettings = Field(default_factory=TranslationSettings)
     scorecards: ScorecardSettings = Field(default_factory=ScorecardSettings)
     alerts: AlertSettings = Field(default_factory=AlertSettings)
+    slack: SlackSettings = Field(default_factory=SlackSettings)
+
+    def platform_managers(self, platform: str) -> frozenset[str]:
+        """User ids that have the manager role on a team platform (e.g. [slack] managers)."""
+        section = getattr(self, platform, None) if platform in PLATFORM_SECTIONS else None
+        return frozenset(getattr(section, "managers", ()) or ())
+
+    @model_validator(mode="after")
+    def _team_channel_default(self) -> Settings:
+        """With Slack configured, what goes to the team (cards, SLA escalations) goes to Slack unless a section
+        names its channel itself."""
+        if self.slack.enabled:
+            if "channel" not in self.triage.model_fields_set:
+                self.triage.channel = "slack"
+            if "channel" not in self.sla.managers.model_fields_set:
+                self.sla.managers.channel = "slack"
+        return self
 
     @field_validator("log_level", "log_format", mode="before")
     @classmethod
@@ -554,7 +684,7 @@ class Settings(BaseSettings):
             value = "postgresql+psycopg://" + value[len("postgresql://"):]
         return value
 
-    @field_validator("webhook_callback_url")
+    @field_validator("webhook_callback_url", "public_url")
     @classmethod
     def _http_url(cls, value: str | None) -> str | None:
         if value and not value.startswith(("http://", "https://")):
@@ -581,6 +711,24 @@ def _deep_merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
         else:
             merged[key] = value
     return merged
+
+
+PLATFORM_SECTIONS = ("slack",)
+
+
+def _flat_platform_env() -> dict[str, Any]:
+    """KEFU_SLACK_BOT_TOKEN and friends: the platforms' documented flat names for KEFU_SLACK__BOT_TOKEN."""
+    values: dict[str, Any] = {}
+    for name, value in os.environ.items():
+        upper = name.upper()
+        for section in PLATFORM_SECTIONS:
+            prefix = f"KEFU_{section.upper()}_"
+            if upper.startswith(prefix) and not upper.startswith(prefix + "_"):
+                key = upper.removeprefix(prefix).lower()
+                if key == "managers":
+                    value = [part.strip() for part in value.split(",") if part.strip()]  # type: ignore[assignment]
+                values.setdefault(section, {})[key] = value
+    return values
 
 
 def _describe(error: dict[str, Any]) -> str:
@@ -614,7 +762,7 @@ def load_settings(config_path: Path | str | None = None, **overrides: Any) -> Se
         raise SettingsError(f"config file {path} does not exist")
     try:
         # Environment variables win over the file, key by key inside sections too.
-        env_values = Settings().model_dump(exclude_unset=True)
+        env_values = _deep_merge(_flat_platform_env(), Settings().model_dump(exclude_unset=True))
         return Settings(**(_deep_merge(file_values, env_values) | overrides))
     except ValidationError as exc:
         raise SettingsError(_describe(exc.errors()[0])) from None

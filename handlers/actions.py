@@ -33,6 +33,7 @@ from sqlmodel import Session
 from bot.messages import Action, Card, CardButton, CardField, card_from_payload, card_to_payload
 from bot.outbox import enqueue
 from bot.pipeline import TRIAGE_BUTTONS, Pipeline, TicketNotFound
+from bot.sla_clock import stamp_resolution
 from models.db import session_scope, utcnow
 from models.tables import Agent, AuditEvent, Feedback, IntentExample, Message, OutboxItem, Suggestion, Ticket
 
@@ -209,7 +210,7 @@ class TicketActions:
             if suggestion is not None and claim.details.get("suggestion_id") == suggestion.id:
                 raise ActionError(f"the suggested reply of ticket #{ticket.id} was already sent "
                                   f"({_claim_author(session, who)} at {_clock(claim.at)}): nothing was sent twice")
-            if (name == "edit" and who == _actor_key(agent) and claim.details.get("text") == text
+            if (name == "edit" and who == actor_key(agent) and claim.details.get("text") == text
                     and (since is None or claim.at >= since)):
                 raise ActionError(f"this reply was already sent on ticket #{ticket.id} at {_clock(claim.at)}: "
                                   "nothing was sent twice")
@@ -283,7 +284,8 @@ class TicketActions:
         )
 
     def _resolve(self, session: Session, ticket: Ticket, actor: Agent, now: datetime) -> _Done:
-        ticket.status, ticket.resolved_at = "resolved", now
+        stamp_resolution(ticket, now, self.settings.sla)
+        ticket.status = "resolved"
         rejected = self._reject_pending(session, ticket, actor)
         return _Done(f"Ticket #{ticket.id} resolved.", f"Resolved by {actor.name} at {_clock(now)}",
                      {"suggestions_rejected": rejected})
@@ -381,41 +383,16 @@ class TicketActions:
         rejected = []
         for suggestion in _pending_suggestions(session, ticket):
             assert suggestion.id is not None
-            change = self.pipeline.policy.record_outcome(session, suggestion.id, None, actor=_actor_key(actor))
+            change = self.pipeline.policy.record_outcome(session, suggestion.id, None, actor=actor_key(actor))
             if change is not None:
                 self.pipeline.announce_pair_change(session, change)
             rejected.append(suggestion.id)
         return rejected
 
     def _actor(self, session: Session, action: Action) -> Agent:
-        """The agent who pressed the button; an unknown user becomes a new agent (role agent)."""
-        platform, user = action.actor_platform, action.actor_id
-        agents = session.scalars(select(Agent).order_by(Agent.id)).all()  # type: ignore[arg-type]
-        generated = f"{platform}:{user}"
-        agent = next((a for a in agents if (a.identities or {}).get(platform) == user), None)
-        if agent is None and platform in NAME_PLATFORMS:
-            agent = next((a for a in agents if a.name == user), None)
-        if agent is None:
-            agent = next((a for a in agents if a.name == generated), None)
-        if agent is None:
-            agent = self._new_agent(session, platform, user, generated)
-        if not agent.active:
-            raise ActionError(f"{agent.name} is deactivated in kefu; ask a manager to reactivate the account")
-        return agent
-
-    def _new_agent(self, session: Session, platform: str, user: str, name: str) -> Agent:
-        try:
-            with session.begin_nested():
-                agent = Agent(name=name, role="agent", identities={platform: user})
-                session.add(agent)
-        except IntegrityError:  # created by a concurrent action a moment ago
-            return session.scalars(select(Agent).where(Agent.name == name)).one()
-        session.add(AuditEvent(actor="system", action="agent.created", subject_type="agent",
-                               subject_id=str(agent.id), at=self.clock(),
-                               details={"name": name, "platform": platform, "user_id": user, "role": "agent",
-                                        "why": "first button press by an unknown user"}))
-        log.info("agent %s created on their first action", name)
-        return agent
+        return acting_agent(session, action.actor_platform, action.actor_id, self.clock(),
+                            display_name=action.actor_name,
+                            managers=self.settings.platform_managers(action.actor_platform))
 
     def _current_card(self, session: Session, ticket: Ticket) -> Card:
         return _last_card(session, ticket)
@@ -470,12 +447,7 @@ def _check_action(action: Action) -> dict[str, str]:
         raise ActionError(f"unknown action {action.name!r}: expected one of {', '.join(ACTION_NAMES)}")
     if isinstance(action.ticket_id, bool) or not isinstance(action.ticket_id, int) or action.ticket_id < 1:
         raise ActionError(f"ticket_id must be a positive whole number, got {action.ticket_id!r}")
-    for field_name in ("actor_platform", "actor_id"):
-        value = getattr(action, field_name)
-        if not isinstance(value, str) or not value.strip():
-            raise ActionError(f"{field_name} is required: who pressed the button?")
-    if len(action.actor_platform) + len(action.actor_id) > 120:
-        raise ActionError(f"actor_id is too long ({len(action.actor_id)} characters)")
+    check_actor(action.actor_platform, action.actor_id)
     if not isinstance(action.values, dict):
         raise ActionError(f"values must be a mapping of names to text, got {type(action.values).__name__}")
     allowed = ALLOWED_VALUES[action.name]
@@ -580,7 +552,62 @@ def _unknown_intent(wanted: str, names: list[str]) -> str:
     return f"unknown intent {wanted!r}: the intents are {', '.join(sorted(names))}"
 
 
-def _actor_key(agent: Agent) -> str:
+def check_actor(actor_platform: object, actor_id: object) -> None:
+    """ActionError naming the field when a button press does not say who pressed it (or says it too long)."""
+    for field_name, value in (("actor_platform", actor_platform), ("actor_id", actor_id)):
+        if not isinstance(value, str) or not value.strip():
+            raise ActionError(f"{field_name} is required: who pressed the button?")
+    assert isinstance(actor_platform, str) and isinstance(actor_id, str)
+    if len(actor_platform) + len(actor_id) > 120:
+        raise ActionError(f"actor_id is too long ({len(actor_id)} characters)")
+
+
+def acting_agent(session: Session, platform: str, user: str, now: datetime, *, display_name: str | None = None,
+                 managers: frozenset[str] = frozenset()) -> Agent:
+    """The agent who pressed a button (by platform identity; by name on the console and the CLI); an unknown
+    user becomes a new agent, named after their display name on the platform when that name is free. A user
+    listed in `managers` (settings: the platform's manager ids) has the manager role. ActionError when the agent
+    is deactivated."""
+    agents = session.scalars(select(Agent).order_by(Agent.id)).all()  # type: ignore[arg-type]
+    generated = f"{platform}:{user}"
+    agent = next((a for a in agents if (a.identities or {}).get(platform) == user), None)
+    if agent is None and platform in NAME_PLATFORMS:
+        agent = next((a for a in agents if a.name == user), None)
+    if agent is None:
+        agent = next((a for a in agents if a.name == generated), None)
+    role = "manager" if user in managers else "agent"
+    if agent is None:
+        taken = {a.name.casefold() for a in agents}
+        name = display_name.strip()[:128] if display_name and display_name.strip() else generated
+        agent = _new_agent(session, platform, user, generated if name.casefold() in taken else name, role, now)
+    if not agent.active:
+        raise ActionError(f"{agent.name} is deactivated in kefu; ask a manager to reactivate the account")
+    if role == "manager" and agent.role == "agent":  # settings name this user a manager: the table follows
+        agent.role = "manager"
+        session.add(agent)
+        session.add(AuditEvent(actor="system", action="agent.role_changed", subject_type="agent",
+                               subject_id=str(agent.id), at=now,
+                               details={"role": "manager", "why": f"listed as a {platform} manager in settings"}))
+    return agent
+
+
+def _new_agent(session: Session, platform: str, user: str, name: str, role: str, now: datetime) -> Agent:
+    try:
+        with session.begin_nested():
+            agent = Agent(name=name, role=role, identities={platform: user})
+            session.add(agent)
+    except IntegrityError:  # created by a concurrent action a moment ago
+        return session.scalars(select(Agent).where(Agent.name == name)).one()
+    session.add(AuditEvent(actor="system", action="agent.created", subject_type="agent",
+                           subject_id=str(agent.id), at=now,
+                           details={"name": name, "platform": platform, "user_id": user, "role": role,
+                                    "why": "first button press by an unknown user"}))
+    log.info("agent %s created on their first action", name)
+    return agent
+
+
+def actor_key(agent: Agent) -> str:
+    """How audit events name an agent as their actor."""
     return f"agent:{agent.id}"
 
 
@@ -594,7 +621,7 @@ def _claim_author(session: Session, actor: str) -> str:
 
 def _audit(session: Session, agent: Agent, name: str, ticket: Ticket, details: dict[str, Any],
            now: datetime) -> AuditEvent:
-    event = AuditEvent(actor=_actor_key(agent), action=name, subject_type="ticket", subject_id=str(ticket.id),
+    event = AuditEvent(actor=actor_key(agent), action=name, subject_type="ticket", subject_id=str(ticket.id),
                        details=details, at=now)
     session.add(event)
     session.flush()
@@ -602,12 +629,13 @@ def _audit(session: Session, agent: Agent, name: str, ticket: Ticket, details: d
 
 
 def _last_card(session: Session, ticket: Ticket) -> Card:
-    """The ticket's card as last queued (card or card update); a plain one when it never had a card."""
-    item = session.scalars(
+    """The ticket's card as last queued (card or card update); a plain one when it never had a card. The SLA
+    watch's cards about the ticket (their in-place outcome updates are card updates too) are not its card."""
+    item = next((found for found in session.scalars(
         select(OutboxItem).where(OutboxItem.ticket_id == ticket.id,
                                  OutboxItem.kind.in_(("card", "card_update")))  # type: ignore[attr-defined]
         .order_by(OutboxItem.id.desc())  # type: ignore[union-attr]
-    ).first()
+    ) if found.payload.get("kind") != "sla_alert"), None)
     if item is not None:
         try:
             return card_from_payload(item.payload)

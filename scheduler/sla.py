@@ -10,6 +10,7 @@ runs it by hand):
   definition lives in bot/sla_clock.py, shared with the `/sla` command) gets a *warning* card on the triage
   route mentioning the assignee (or the queue when unassigned);
 - a clock past due gets a *breach* card on the triage route and an *escalation* card on the managers' route;
+- warning and breach cards of an unassigned ticket carry the ticket action *Assign to me* (handlers/actions);
 - a warned or breached clock that has stopped (first response given, ticket resolved) gets its cards updated
   in place with the outcome, measured in working time.
 
@@ -35,6 +36,7 @@ from sqlmodel import Session
 
 from bot.messages import Card, CardField, card_from_payload, card_to_payload
 from bot.outbox import enqueue
+from bot.pipeline import TRIAGE_BUTTONS, team_route
 from bot.settings import ResolvedSlaPolicy, Settings
 from bot.sla_clock import clock_states
 from models.db import utcnow
@@ -45,6 +47,7 @@ log = logging.getLogger(__name__)
 CLOCKS = ("first_response", "resolution")
 CLOCK_LABELS = {"first_response": "first response", "resolution": "resolution"}
 CARD_STAGES = ("warning", "breach", "escalation")
+ASSIGN_BUTTON = next(button for button in TRIAGE_BUTTONS if button.action == "assign")
 
 
 @dataclass(frozen=True)
@@ -187,7 +190,7 @@ class SlaWatch:
                 policy: ResolvedSlaPolicy) -> bool:
         """Insert the notice(s) and enqueue the card(s) in one transaction; False when another watcher did."""
         assert ticket.id is not None
-        triage = self.settings.triage
+        channel, target = team_route(self.settings, ticket)
         managers = self.settings.sla.managers
         with Session(self.engine) as session:
             if not self._claim_notice(session, ticket.id, clock, stage, due):
@@ -195,7 +198,7 @@ class SlaWatch:
                 return False
             card = self._card(ticket, clock, stage, due, detail, owner, policy)
             item = enqueue(session, dedup_key=f"sla:{ticket.id}:{clock}:{stage}", kind="alert",
-                           channel=triage.channel, target=triage.target, payload=card_to_payload(card),
+                           channel=channel, target=target, payload=card_to_payload(card),
                            ticket_id=ticket.id)
             self._link(session, ticket.id, clock, stage, item.id)
             if stage == "breach" and self._claim_notice(session, ticket.id, clock, "escalation", due):
@@ -238,8 +241,11 @@ class SlaWatch:
             CardField("Assignee", owner or "unassigned"),
             CardField("Policy", policy.name),
         )
+        # Someone must take an unassigned ticket before its deadline: the triage card's Assign to me, on the card
+        # that says so (a ticket action: adapters send it as they send the triage card's).
+        buttons = (ASSIGN_BUTTON,) if owner is None and stage in ("warning", "breach") else ()
         return Card(kind="sla_alert", title=f"{heading} · ticket #{ticket.id}: {label} {detail}", body=body,
-                    severity=ticket.severity, fields=fields, ticket_id=ticket.id, language=None)
+                    severity=ticket.severity, fields=fields, ticket_id=ticket.id, language=None, buttons=buttons)
 
     def _local(self, when: datetime) -> str:
         return when.astimezone(self._zone).strftime("%a %Y-%m-%d %H:%M %Z")
@@ -296,7 +302,7 @@ class SlaWatch:
                 label = CLOCK_LABELS[notice.clock]
                 mark = "✅" if outcome == "met" else "❌"
                 card = replace(card, title=f"{mark} SLA {label} {outcome} · ticket #{ticket.id}",
-                               fields=(*card.fields, CardField("Outcome", outcome)))
+                               fields=(*card.fields, CardField("Outcome", outcome)), buttons=())
                 update_item = enqueue(session, dedup_key=f"sla:{ticket.id}:{notice.clock}:{stage}",
                                       kind="card_update", channel=item.channel, target=item.result_ref,
                                       payload=card_to_payload(card), ticket_id=ticket.id)

@@ -16,8 +16,10 @@ from sqlalchemy import or_, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
+from bot.alert_silences import add_silence
 from bot.messages import Card
 from bot.metrics import METRICS, MetricReport, MetricRow, compute_metrics
+from bot.metrics.definitions import STATISTICS
 from bot.orders import orders_by, orders_in_window
 from bot.settings import ResolvedSlaPolicy, ScorecardSettings, SlaSettings
 from bot.sla_clock import clock_states
@@ -46,6 +48,8 @@ HEADLINE_METRICS = (
     "sla_resolution_compliance",
     "one_touch_resolution_rate",
     "auto_reply_rate",
+    "auto_reply_acceptance_rate",
+    "suggestion_edit_rate",
     "csat_mean",
     "complaint_rate",
     "refund_return_request_rate",
@@ -56,10 +60,14 @@ BREAKDOWN_METRICS = ("volume", "first_response_time_median", "sla_first_response
 SHORT_LABELS = {
     "volume": "Tickets",
     "first_response_time_median": "FRT med",
+    "first_response_time_business_median": "FRT med (bh)",
     "sla_first_response_compliance": "FR SLA",
     "csat_mean": "CSAT",
     "complaint_rate": "Complaints",
 }
+# Each wall-clock duration and its business-hours twin, shown next to it where an SLA policy uses business hours.
+BUSINESS_TWINS = {f"{d}_{s}": f"{d}_business_{s}" for d in ("first_response_time", "resolution_time")
+                  for s in STATISTICS}
 ORDER_DIMENSIONS = {"marketplace", "region"}
 MAX_TABLE_ROWS = 15
 
@@ -189,17 +197,23 @@ def answer_metrics(command: MetricsCommand, ctx: AnswerContext) -> CommandAnswer
     else:
         names = ("volume", command.metric) if command.metric else HEADLINE_METRICS
         names = tuple(dict.fromkeys(names))
-    report = compute_metrics(ctx.engine, start, end, group_by=command.group_by, names=list(names))
+    twins = {n: BUSINESS_TWINS[n] for n in names if n in BUSINESS_TWINS} if ctx.sla.uses_business_hours() else {}
+    if command.group_by:  # a column of its own, right after the wall-clock one
+        names = tuple(dict.fromkeys(m for n in names for m in (n, twins.get(n)) if m is not None))
+    queried = list(dict.fromkeys([*names, *twins.values()]))
+    report = compute_metrics(ctx.engine, start, end, group_by=command.group_by, names=queried)
     previous: MetricReport | None = None
     if command.compare_previous:
         p_start, p_end = command.window.previous().resolve(ctx.now, ctx.timezone)
         if p_start < p_end:
-            previous = compute_metrics(ctx.engine, p_start, p_end, group_by=command.group_by, names=list(names))
+            previous = compute_metrics(ctx.engine, p_start, p_end, group_by=command.group_by, names=queried)
 
     lines = [title, span]
     if command.group_by is None:
         for name in names:
             value = format_value(name, report.total.values[name])
+            if name in twins:
+                value += f" (business hours: {format_value(twins[name], report.total.values[twins[name]])})"
             delta = format_delta(name, report.total.values[name],
                                  previous.total.values[name] if previous else None) if previous else ""
             lines.append(f"{METRICS[name].label}: {value}" + (f"  {delta}" if delta else ""))
@@ -409,11 +423,8 @@ def answer_silence(command: AlertsSilenceCommand, ctx: AnswerContext) -> Command
     matchers = {"rule": command.rule, **command.matchers}
     ends_at = ctx.now + command.duration
     with Session(ctx.engine) as session, session.begin():
-        silence = Silence(matchers=matchers, starts_at=ctx.now, ends_at=ends_at,
-                          created_by=ctx.actor.name or "local admin", comment=command.reason)
-        session.add(silence)
-        session.flush()
-        silence_id = silence.id
+        silence_id = add_silence(session, matchers, ctx.now, ends_at, ctx.actor.name or "local admin",
+                                 command.reason).id
     reason = f" Reason: {command.reason}." if command.reason else ""
     return CommandAnswer(
         f"Silenced {_matchers_text(matchers)} until {local_time(ends_at, ctx.timezone)} ({_tz_name(ctx)}); "
@@ -512,20 +523,25 @@ def answer_agent(command: AgentCommand, ctx: AnswerContext) -> CommandAnswer:
     title = f"*Scorecard · {agent.name} · {command.window.label}*"
     if card is None:
         return CommandAnswer(f"{title}\nNo tickets assigned to {agent.name} in this window.")
-    return CommandAnswer(f"{title}\n{scorecard_text(card, ctx.scorecards)}")
+    return CommandAnswer(f"{title}\n{scorecard_text(card, ctx.scorecards, ctx.sla.uses_business_hours())}")
 
 
-def scorecard_text(card: Scorecard, settings: ScorecardSettings) -> str:
+def scorecard_text(card: Scorecard, settings: ScorecardSettings, business_hours: bool = False) -> str:
+    """The card as lines; with `business_hours` (an SLA policy uses them) the median first response in working
+    time too, the figure the response-time component compares."""
+
     def pct(value: float | None) -> str:
         return "–" if value is None else f"{value:.1f}%"
 
     score = "–" if card.score is None else f"{card.score:.1f}"
     rank = f" · #{card.queue_rank} of {card.queue_size} in queue {card.queue}" if card.queue_rank else ""
+    first_response = "–" if card.first_response_median is None else format_seconds(card.first_response_median)
+    if business_hours and card.first_response_business_median is not None:
+        first_response += f" (business hours: {format_seconds(card.first_response_business_median)})"
     lines = [
         f"Score: *{score}* ({card.grade or 'no grade'}){rank}",
         f"Handled tickets: {card.handled}",
-        "First response (median): "
-        + ("–" if card.first_response_median is None else format_seconds(card.first_response_median)),
+        f"First response (median): {first_response}",
         "Resolution (median): " + ("–" if card.resolution_median is None else format_seconds(card.resolution_median)),
         f"SLA compliance: {pct(card.sla_compliance)}",
         f"One-touch resolution: {pct(card.one_touch)}",

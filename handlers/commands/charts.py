@@ -67,7 +67,7 @@ def _figure(title: str) -> tuple[Figure, object]:
 def _save(figure: Figure, charts_dir: Path) -> Path:
     charts_dir = charts_dir.resolve()
     charts_dir.mkdir(parents=True, exist_ok=True)
-    path = charts_dir / f"chart-{datetime.now().strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:8]}.png"
+    path = charts_dir / f"chart-{datetime.now().strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex}.png"
     figure.savefig(path, dpi=DPI, format="png")
     return path
 

@@ -1,0 +1,110 @@
+"""Slack as a team channel: triage cards with buttons, slash commands, modals, threads and alerts.
+
+`SlackTeamChannel` is one Bolt `AsyncApp` over kefu's core, on one of two transports:
+- HTTP mode: `POST /slack/events` on kefu's own aiohttp server takes events, slash commands and interactivity
+  (Bolt verifies the signature and the 5-minute window and answers `url_verification`);
+- Socket Mode (when an app-level token is set): a websocket to the URL `apps.connections.open` hands out,
+  reconnected on `disconnect` frames and dropped sockets by slack_sdk's client.
+Outbound cards go through kefu's outbox (`adapters.slack.sender`); what Slack sends in is handled by
+`adapters.slack.listeners`; Block Kit rendering lives in `adapters.slack.blocks`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from zoneinfo import ZoneInfo
+
+from aiohttp import web
+from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.web.async_client import AsyncWebClient
+
+from adapters.slack.listeners import SlackCore, SlackListeners
+from adapters.slack.sender import CHANNEL, SlackCardSender
+from bot.settings import SlackSettings
+from bot.team_channel import Capabilities
+from models.tables import OutboxItem
+
+log = logging.getLogger("kefu.slack")
+
+EVENTS_PATH = "/slack/events"
+CAPABILITIES = Capabilities(buttons=True, modals=True, threads=True, slash_commands=True, image_upload=True,
+                            ephemeral=True, markdown="slack-mrkdwn")
+
+
+class SlackTeamChannel:
+    """The "slack" team channel of one kefu process."""
+
+    name = CHANNEL
+    capabilities = CAPABILITIES
+
+    def __init__(self, settings: SlackSettings, core: SlackCore, *, timezone: str) -> None:
+        assert settings.bot_token is not None, "SlackTeamChannel needs settings.slack.bot_token"
+        self.settings = settings
+        self.client = AsyncWebClient(token=settings.bot_token.get_secret_value(), base_url=settings.api_url,
+                                     timeout=int(settings.request_timeout_seconds))
+        secret = settings.signing_secret.get_secret_value() if settings.signing_secret else ""
+        self.app = AsyncApp(client=self.client, signing_secret=secret, process_before_response=False,
+                            request_verification_enabled=not settings.socket_mode, logger=log)
+        SlackListeners(core, self.client, CAPABILITIES).register(self.app)
+        self.sender = SlackCardSender(self.client, core.desk, default_channel=settings.channel,
+                                      timezone=ZoneInfo(timezone))
+        self._socket: AsyncSocketModeHandler | None = None
+        self._connecting: asyncio.Task[None] | None = None
+
+    @property
+    def mode(self) -> str:
+        return "socket" if self.settings.socket_mode else "http"
+
+    def mount(self, app: web.Application) -> None:
+        if not self.settings.socket_mode:
+            app.router.add_post(EVENTS_PATH, self.events)
+
+    async def events(self, request: web.Request) -> web.Response:
+        """Slack's Request URL for events, slash commands and interactivity."""
+        response = await self.app.async_dispatch(await to_bolt_request(request))
+        return await to_aiohttp_response(response)
+
+    async def start(self) -> None:
+        if not self.settings.socket_mode:
+            log.info("Slack: listening for events on %s", EVENTS_PATH)
+            return
+        assert self.settings.app_token is not None
+        self._socket = AsyncSocketModeHandler(self.app, self.settings.app_token.get_secret_value(),
+                                              web_client=self.client, logger=log)
+        self._connecting = asyncio.create_task(self._connect(self._socket), name="kefu-slack-socket")
+
+    async def _connect(self, handler: AsyncSocketModeHandler) -> None:
+        """Open the Socket Mode connection, retrying (kefu keeps serving meanwhile); once open, slack_sdk's client
+        reconnects by itself on disconnect frames and dropped sockets."""
+        delay = 1.0
+        while True:
+            try:
+                await handler.connect_async()
+            except Exception as exc:  # a bad app token, Slack unreachable: say so and try again
+                log.error("Slack Socket Mode could not connect (%s: %s); retrying in %.0f s",
+                          type(exc).__name__, exc, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 60.0)
+                continue
+            log.info("Slack: connected in Socket Mode")
+            return
+
+    async def stop(self) -> None:
+        if self._connecting is not None:
+            self._connecting.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._connecting
+            self._connecting = None
+        if self._socket is not None:
+            await self._socket.close_async()
+            self._socket = None
+        session = getattr(self.client, "session", None)
+        if session is not None and not session.closed:
+            await session.close()
+
+    async def send(self, item: OutboxItem) -> str | None:
+        return await self.sender.send(item)
