@@ -51,11 +51,8 @@ log = logging.getLogger("kefu.app")
 
 READY_CHECK_TIMEOUT_SECONDS = 3.0
 CHART_NAME = re.compile(r"[A-Za-z0-9_.-]{1,200}\.png")
-CHANNELS_LINE = (
-    "channels: webhook (customers), console (team); add Slack with KEFU_SLACK_BOT_TOKEN and "
-    "KEFU_SLACK_SIGNING_SECRET, DingTalk with KEFU_DINGTALK_CLIENT_ID and KEFU_DINGTALK_CLIENT_SECRET, "
-    "WeCom with KEFU_WECOM_CORP_ID and KEFU_WECOM_SECRET — see README"
-)
+SETUP_HINT = ("add Slack with KEFU_SLACK_BOT_TOKEN and KEFU_SLACK_SIGNING_SECRET (or KEFU_SLACK_APP_TOKEN) and "
+              "KEFU_SLACK_CHANNEL — see README")
 
 
 LANGUAGE_WARM_UP = ("where is my parcel please", "где моя посылка", "我的包裹在哪里", "小包はどこですか")
@@ -243,7 +240,10 @@ class Kefu:
             await channel.start()
         if not self.defer_model_loading:
             self.start_model_loading()
-        log.info(CHANNELS_LINE)
+        team = ", ".join(channel.name for channel in self.team_channels)
+        hint = "" if len(self.team_channels) > 1 else "; " + SETUP_HINT
+        log.info("channels: webhook (customers); team: %s; triage cards go to %s%s", team,
+                 self.settings.triage.channel, hint)
         if not self.settings.webhook_callback_url:
             log.warning("KEFU_WEBHOOK_CALLBACK_URL is not set: webhook customers' questions go to agents as "
                         "suggestions, and replies to them cannot be delivered")

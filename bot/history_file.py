@@ -16,7 +16,6 @@ the good lines back by offset in time order (lines sent at the same instant in f
 
 from __future__ import annotations
 
-import json
 from array import array
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -25,7 +24,15 @@ from pathlib import Path
 
 import numpy as np
 
-from bot.message_fields import MAX_TEXT_CHARS, FieldError, customer_field, reject_unknown, string_field, time_field
+from bot.message_fields import (
+    MAX_TEXT_CHARS,
+    FieldError,
+    customer_field,
+    json_object_line,
+    reject_unknown,
+    string_field,
+    time_field,
+)
 from bot.messages import CustomerInfo
 
 FIELDS = ("conversation_id", "channel_message_id", "customer", "direction", "author", "text", "sent_at",
@@ -61,12 +68,7 @@ class HistoryFileChanged(RuntimeError):
 
 def parse_history_line(text: str, line: int) -> HistoryMessage:
     """The message of one line of a history file, or `FieldError` saying what is wrong with it."""
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise FieldError(f"not valid JSON ({exc.msg} at column {exc.colno})") from None
-    if not isinstance(data, dict):
-        raise FieldError(f"expected a JSON object, got {type(data).__name__}")
+    data = json_object_line(text)
     reject_unknown(data, FIELDS)
     conversation_id = string_field(data, "conversation_id", required=True)
     channel_message_id = string_field(data, "channel_message_id", required=True)

@@ -7,6 +7,7 @@ same way for both, with a `FieldError` that names the dotted field ("customer.co
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import UTC, datetime
 from typing import Any
@@ -100,3 +101,14 @@ def time_field(data: dict[str, Any], key: str, *, required: bool = False) -> dat
     if value.tzinfo is None:
         raise FieldError(f"{key} needs a UTC offset (such as +01:00 or Z), got {raw!r}", key)
     return value.astimezone(UTC)
+
+
+def json_object_line(text: str) -> dict[str, Any]:
+    """One line of a JSON-lines file as an object, or FieldError saying why it is not one."""
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise FieldError(f"not valid JSON ({exc.msg} at column {exc.colno})") from None
+    if not isinstance(data, dict):
+        raise FieldError(f"expected a JSON object, got {type(data).__name__}")
+    return data

@@ -25,7 +25,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Final, Protocol
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
@@ -34,7 +34,7 @@ from bot.messages import Action, Card, CardButton, CardField, card_from_payload,
 from bot.outbox import enqueue
 from bot.pipeline import TRIAGE_BUTTONS, Pipeline, TicketNotFound
 from bot.sla_clock import stamp_resolution
-from models.db import session_scope, utcnow
+from models.db import lock_row, session_scope, utcnow
 from models.tables import Agent, AuditEvent, Feedback, IntentExample, Message, OutboxItem, Suggestion, Ticket
 
 if TYPE_CHECKING:
@@ -488,12 +488,9 @@ def _positive_int(value: str, name: str) -> int:
 
 def _lock_ticket(session: Session, ticket_id: int) -> Ticket:
     """The ticket, row-locked for the transaction (an UPDATE first: on SQLite it takes the write lock at once)."""
-    table = Ticket.__table__  # type: ignore[attr-defined]
-    result = session.execute(update(table).where(table.c.id == ticket_id).values(updated_at=table.c.updated_at))
-    if result.rowcount == 0:  # type: ignore[attr-defined]
+    ticket: Ticket | None = lock_row(session, Ticket, ticket_id)
+    if ticket is None:
         raise ActionError(f"ticket #{ticket_id} does not exist")
-    ticket = session.get(Ticket, ticket_id, populate_existing=True)
-    assert ticket is not None
     return ticket
 
 

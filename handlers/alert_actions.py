@@ -44,7 +44,7 @@ from datetime import datetime, timedelta
 from typing import Any, Final
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import exists, func, or_, select, update
+from sqlalchemy import exists, func, or_, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.sql import FromClause
 from sqlalchemy.sql.elements import ColumnElement
@@ -60,7 +60,7 @@ from handlers.actions import ActionError, ActionResult, acting_agent, actor_key,
 from handlers.commands.parsed import AlertsSilenceCommand
 from handlers.commands.permissions import ROLES, Actor, PermissionDenied, authorize
 from handlers.commands.time_windows import format_duration
-from models.db import session_scope, utcnow
+from models.db import lock_row, session_scope, utcnow
 from models.tables import Agent, Alert, AuditEvent, Message, OutboxItem, Ticket
 
 log = logging.getLogger("kefu.alert_actions")
@@ -324,12 +324,9 @@ def _check_action(action: AlertAction) -> None:
 
 def _lock_alert(session: Session, alert_id: int) -> Alert:
     """The alert, row-locked for the transaction (an UPDATE first: on SQLite it takes the write lock at once)."""
-    table = Alert.__table__  # type: ignore[attr-defined]
-    result = session.execute(update(table).where(table.c.id == alert_id).values(id=table.c.id))
-    if result.rowcount == 0:  # type: ignore[attr-defined]
+    alert: Alert | None = lock_row(session, Alert, alert_id)
+    if alert is None:
         raise ActionError(f"alert #{alert_id} does not exist (it may be from another kefu installation)")
-    alert = session.get(Alert, alert_id, populate_existing=True)
-    assert alert is not None
     return alert
 
 

@@ -6,8 +6,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import DateTime, event
+from sqlalchemy import DateTime, event, update
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Session, create_engine
@@ -79,3 +80,14 @@ def session_scope(engine: Engine) -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+def lock_row(session: Session, model: Any, row_id: int) -> Any:
+    """The row `row_id` of `model`, locked for the rest of the session's transaction, or None when there is none.
+    An UPDATE that changes nothing takes the lock: a row lock on PostgreSQL, the write lock at once on SQLite
+    (where SELECT ... FOR UPDATE does not exist)."""
+    table = model.__table__
+    result = session.execute(update(table).where(table.c.id == row_id).values(id=table.c.id))
+    if result.rowcount == 0:  # type: ignore[attr-defined]
+        return None
+    return session.get(model, row_id, populate_existing=True)

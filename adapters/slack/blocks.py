@@ -150,20 +150,15 @@ def card_blocks(card: Card, *, timezone: ZoneInfo, follow_up: bool = False) -> l
     if card.body:
         text = quote(card.body) if card.kind == "triage" else cut(escape(card.body), SECTION_LIMIT)
         blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": text}})
-    for field in fields:
-        if field.label.startswith("Translation ("):
-            shown.add(field.label)
-            blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": cut(
-                f"*{escape(field.label)}*\n" + quote(field.value), SECTION_LIMIT)}})
+    quoted = [(f.label, f.value) for f in fields if f.label.startswith("Translation (")]
     if card.suggested_reply:
-        language = f" ({card.language})" if card.language else ""
+        quoted.append((f"Suggested reply ({card.language})" if card.language else "Suggested reply",
+                       card.suggested_reply))
+    quoted += [(f.label, f.value) for f in fields if f.label.startswith("Suggested reply (")]
+    for label, value in quoted:
+        shown.add(label)
         blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": cut(
-            f"*Suggested reply{escape(language)}*\n" + quote(card.suggested_reply), SECTION_LIMIT)}})
-    for field in fields:
-        if field.label.startswith("Suggested reply ("):
-            shown.add(field.label)
-            blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": cut(
-                f"*{escape(field.label)}*\n" + quote(field.value), SECTION_LIMIT)}})
+            f"*{escape(label)}*\n" + quote(value), SECTION_LIMIT)}})
     if card.buttons:
         blocks.append({"type": "actions", "block_id": f"kefu_buttons_{card.ticket_id or 0}",
                        "elements": [_button(card, b) for b in card.buttons][:25]})

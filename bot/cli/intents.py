@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any, TextIO
 
+from bot.message_fields import json_object_line
 from bot.settings import Settings, load_settings
 from intents.catalogue import CatalogueError, IntentCatalogue, load_catalogue, starter_catalogue
 from intents.evaluation import EvalDataError
@@ -95,12 +96,7 @@ def _classify(args: argparse.Namespace) -> int:
 
 
 def _parse_line(line: str) -> tuple[Any, str]:
-    try:
-        record = json.loads(line)
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"not valid JSON ({exc.msg} at column {exc.colno})") from None
-    if not isinstance(record, dict):
-        raise ValueError(f"expected a JSON object, got {type(record).__name__}")
+    record = json_object_line(line)
     if "text" not in record:
         raise ValueError("missing key 'text'")
     if not isinstance(record["text"], str):

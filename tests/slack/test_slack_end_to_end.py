@@ -311,3 +311,45 @@ async def test_a_429_storm_on_chat_post_message_delays_the_card_but_loses_and_do
     assert (item.status, item.attempts) == ("sent", 4)
     assert ticket.card_channel == "slack" and ticket.card_ref == f"{TRIAGE}:{item.result_ref.split(':')[1]}"
     assert len([m for m in fake_slack.channel_messages(TRIAGE) if m.thread_ts is None]) == 1
+
+
+async def test_a_metric_alert_card_in_slack_is_acknowledged_silenced_and_shows_its_tickets(
+    start_kefu: StartKefu, fake_slack: FakeSlack,
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from scheduler.alerts import evaluate_rules
+    from tests.alerts.conftest import add_tickets
+
+    rule = {"name": "busy", "metric": "volume", "window": "2h", "warning": "> 3", "route": "leads"}
+    kefu, driver = await start(start_kefu, fake_slack, "http",
+                               alerts={"rules": [rule], "routes": {"leads": {"channel": "slack",
+                                                                             "target": "C0ALERTS"}}})
+    now = datetime.now(UTC)
+    add_tickets(kefu.engine, [now - timedelta(minutes=m) for m in (5, 10, 15, 20, 25)], text="where is my parcel")
+    evaluate_rules(kefu.engine, kefu.kefu.settings, now)
+    assert kefu.kefu.outbox_worker is not None
+    kefu.kefu.outbox_worker.notify()
+
+    card = await fake_slack.wait_for_message_async("C0ALERTS", lambda m: "busy" in m.text, timeout=30)
+    assert "kefu:alert_acknowledge" in blocks_text(card) and "kefu:alert_silence_2h" in blocks_text(card)
+    shown = await driver.block_action("kefu:alert_show_tickets", user_id="U0AGENT1", channel_id="C0ALERTS",
+                                      message_ts=card.ts)
+    refused = await driver.block_action("kefu:alert_silence_2h", user_id="U0AGENT1", channel_id="C0ALERTS",
+                                        message_ts=card.ts)
+    acknowledged = await driver.block_action("kefu:alert_acknowledge", user_id="U0AGENT2", channel_id="C0ALERTS",
+                                             message_ts=card.ts)
+
+    [tickets] = await fake_slack.wait_for_response_async(shown.response_url)
+    [refusal] = await fake_slack.wait_for_response_async(refused.response_url)
+    [thanks] = await fake_slack.wait_for_response_async(acknowledged.response_url)
+    assert tickets["response_type"] == "ephemeral" and tickets["text"].count("where is my parcel") == 5
+    assert "manager" in refusal["text"]
+    assert "cknowledged" in thanks["text"]
+    updated = await fake_slack.wait_for_message_async(
+        "C0ALERTS", lambda m: m.ts == card.ts and "Acknowledged by" in blocks_text(m), timeout=30)
+    assert "kefu:alert_acknowledge" not in blocks_text(updated)
+    silenced = await driver.block_action("kefu:alert_silence_2h", user_id="U0MANAGER", channel_id="C0ALERTS",
+                                         message_ts=card.ts)
+    [done] = await fake_slack.wait_for_response_async(silenced.response_url)
+    assert "ilenced" in done["text"] and "manager" not in done["text"].split("ilenced")[0]
