@@ -89,6 +89,9 @@ class Card:
     language: str | None = None  # the customer's language, for translation into the team's
     suggestion_id: int | None = None  # the Suggestion row behind suggested_reply (shadow-mode bookkeeping)
     alert_id: int | None = None  # the metric Alert behind the card: its buttons are `AlertAction`s on it
+    # Who the text calls on, per platform: ("@mei", "slack", "U0123") → the Slack card mentions <@U0123>; the
+    # platform "*" with id "here" calls on everyone in the channel (an unassigned ticket's queue).
+    mentions: tuple[tuple[str, str, str], ...] = ()
 
 
 def card_to_payload(card: Card) -> dict[str, Any]:
@@ -101,6 +104,7 @@ def card_from_payload(payload: dict[str, Any]) -> Card:
     data = dict(payload)
     data["fields"] = tuple(CardField(**f) for f in data.get("fields", ()))
     data["buttons"] = tuple(CardButton(**b) for b in data.get("buttons", ()))
+    data["mentions"] = tuple(tuple(m) for m in data.get("mentions", ()))
     return Card(**data)
 
 

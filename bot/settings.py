@@ -384,13 +384,33 @@ def parse_threshold(text: str) -> tuple[str, float]:
 
 
 class AlertBaseline(_Section):
-    """mean ± k·σ of the same metric over the same window length on each of the last `days` days."""
+    """mean ± k·σ of the rule's metric over past windows of the same length ending at the same local time (the
+    team's timezone, `settings.timezone`): one a day over the last `days` days (seasonality "daily"), or one a
+    week on the same weekday (seasonality "weekly": 90 days give 12 samples). `min_history` counts samples.
+
+    Weekly is the default, and what the shipped 90-day rules use: customer-service volume follows the week
+    (Monday spikes after the weekend, quiet Sundays), so a daily baseline, which mixes Mondays with Sundays,
+    fires on every ordinary Monday and misses a Sunday spike; 12 same-weekday samples keep the mean and σ
+    steady. The price is history: a weekly rule needs `min_history` weeks of it before it can judge (`kefu
+    import history` brings them on day one). Daily suits a short history or a metric with no weekly rhythm.
+    """
 
     days: int = Field(default=90, ge=3, le=400)
+    seasonality: Literal["daily", "weekly"] = "weekly"
     warning_sigma: float | None = Field(default=1.0, gt=0)
     critical_sigma: float | None = Field(default=2.0, gt=0)
     direction: Literal["up", "down", "both"] | None = None  # None: from the metric (worse is up or down)
-    min_history: int = Field(default=7, ge=2)  # past windows with a value needed before the rule can fire
+    min_history: int = Field(default=7, ge=2)  # samples with a value needed before the rule can fire
+
+    @property
+    def step_days(self) -> int:
+        """Calendar days between two samples."""
+        return 7 if self.seasonality == "weekly" else 1
+
+    @property
+    def samples(self) -> int:
+        """Past windows compared with: one per `step_days` within `days`."""
+        return self.days // self.step_days
 
 
 class AlertRoute(_Section):
@@ -466,13 +486,19 @@ class AlertRule(_Section):
     @field_validator("group_by")
     @classmethod
     def _labels(cls, value: list[str]) -> list[str]:
-        from bot.metrics.definitions import DIMENSIONS
+        """One alert per combination of these labels (Alertmanager's group_by): up to MAX_GROUP_BY, each once."""
+        from bot.metrics.definitions import DIMENSIONS, MAX_GROUP_BY
 
         for label in value:
+            if label == "country":
+                raise ValueError("labels of bot.metrics: the customer's country is the label 'region', got 'country'")
             if label not in DIMENSIONS:
                 raise ValueError(f"labels of {', '.join(DIMENSIONS)}, got {label!r}")
-        if len(value) > 1:
-            raise ValueError(f"at most one label for now, got {value}")
+        twice = next((label for i, label in enumerate(value) if label in value[:i]), None)
+        if twice is not None:
+            raise ValueError(f"each label once, got {twice!r} twice")
+        if len(value) > MAX_GROUP_BY:
+            raise ValueError(f"at most {MAX_GROUP_BY} labels, got {len(value)}: {', '.join(value)}")
         return value
 
     @field_validator("filters")
@@ -493,6 +519,14 @@ class AlertRule(_Section):
             raise ValueError("@baseline: either thresholds or a baseline, not both")
         if parse_duration(self.window) <= 0:
             raise ValueError("@window: a duration above 0")
+        baseline = self.baseline
+        if baseline is not None and baseline.samples < baseline.min_history:
+            per = "one a week on the same weekday" if baseline.seasonality == "weekly" else "one a day"
+            raise ValueError(f"@baseline.days: {baseline.days} days give {baseline.samples} {baseline.seasonality} "
+                             f"samples ({per}), fewer than min_history {baseline.min_history}, so the rule could "
+                             f"never fire; use days >= {baseline.min_history * baseline.step_days}"
+                             + (', seasonality = "daily"' if baseline.seasonality == "weekly" else "")
+                             + " or a smaller min_history")
         return self
 
     @property
@@ -515,8 +549,9 @@ def _default_alert_rules() -> list[AlertRule]:
                   baseline=AlertBaseline(), group_by=["marketplace"], min_count=10),
         AlertRule(name="complaint_spike", metric="volume", window="24h", filters={"kind": "complaint"},
                   baseline=AlertBaseline(), min_count=0),
+        # The backlog follows the week too (it piles up over the weekend): 8 samples of this weekday and hour.
         AlertRule(name="backlog_growth", metric="backlog", window="1h",
-                  baseline=AlertBaseline(days=14), min_count=0, **{"for": "30m"}),
+                  baseline=AlertBaseline(days=56), min_count=0, **{"for": "30m"}),
     ]
 
 

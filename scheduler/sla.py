@@ -90,6 +90,7 @@ class SlaWatch:
         self.clock = clock
         self._zone = ZoneInfo(settings.timezone)
         self._policies: dict[tuple[str, str | None], ResolvedSlaPolicy] = {}
+        self._identities: dict[str, dict[str, str]] = {}  # agent name → platform identities, for mentions
 
     def __call__(self, now: datetime) -> list[SlaEvent]:
         """The scheduler's entry point (see scheduler/runner.py)."""
@@ -166,7 +167,9 @@ class SlaWatch:
             notified = {(n.ticket_id, n.clock, n.stage) for n in session.scalars(
                 select(SlaNotice).where(SlaNotice.ticket_id.in_([t.id for t in tickets]))  # type: ignore[attr-defined]
             )} if tickets else set()
-            owners = {a.id: a.name for a in session.scalars(select(Agent))}
+            agents = list(session.scalars(select(Agent)))
+            owners = {a.id: a.name for a in agents}
+            self._identities = {a.name: dict(a.identities or {}) for a in agents}
         events: list[SlaEvent] = []
         for ticket in tickets:
             assert ticket.id is not None
@@ -244,8 +247,14 @@ class SlaWatch:
         # Someone must take an unassigned ticket before its deadline: the triage card's Assign to me, on the card
         # that says so (a ticket action: adapters send it as they send the triage card's).
         buttons = (ASSIGN_BUTTON,) if owner is None and stage in ("warning", "breach") else ()
+        if owner:
+            mentions = tuple((mention, platform, user) for platform, user in
+                             sorted(self._identities.get(owner, {}).items()))
+        else:
+            mentions = ((mention, "*", "here"),) if stage != "escalation" else ()
         return Card(kind="sla_alert", title=f"{heading} · ticket #{ticket.id}: {label} {detail}", body=body,
-                    severity=ticket.severity, fields=fields, ticket_id=ticket.id, language=None, buttons=buttons)
+                    severity=ticket.severity, fields=fields, ticket_id=ticket.id, language=None, buttons=buttons,
+                    mentions=mentions)
 
     def _local(self, when: datetime) -> str:
         return when.astimezone(self._zone).strftime("%a %Y-%m-%d %H:%M %Z")

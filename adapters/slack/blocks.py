@@ -70,6 +70,16 @@ def slack_time(value: str, timezone: ZoneInfo) -> str:
     return f"{absolute} (<!date^{int(when.timestamp())}^{{ago}}|{local:%Y-%m-%d %H:%M %Z}>)"
 
 
+def with_mentions(text: str, card: Card) -> str:
+    """The card's mentions as Slack mentions: "@mei" → <@U0123> for a Slack identity, everyone → <!here>."""
+    for mention, platform, user in card.mentions:
+        if platform == "slack":
+            text = text.replace(escape(mention), f"<@{user}>")
+        elif platform == "*" and user == "here":
+            text = text.replace(escape(mention), f"<!here> {escape(mention)}")
+    return text
+
+
 def button_value(card: Card, button: CardButton) -> str:
     value: dict[str, int] = {}
     if card.ticket_id is not None:
@@ -148,7 +158,8 @@ def card_blocks(card: Card, *, timezone: ZoneInfo, follow_up: bool = False) -> l
             blocks.append({"type": "section", "fields": [{"type": "mrkdwn", "text": _field_text(f, timezone)}
                                                          for f in facts]})
     if card.body:
-        text = quote(card.body) if card.kind == "triage" else cut(escape(card.body), SECTION_LIMIT)
+        text = quote(card.body) if card.kind == "triage" else cut(with_mentions(escape(card.body), card),
+                                                                  SECTION_LIMIT)
         blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": text}})
     quoted = [(f.label, f.value) for f in fields if f.label.startswith("Translation (")]
     if card.suggested_reply:

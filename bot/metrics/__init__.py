@@ -9,6 +9,7 @@ from bot.metrics.definitions import (
     BACKLOG_BUCKETS,
     DEFAULT_REFUND_RETURN_INTENTS,
     DIMENSIONS,
+    MAX_GROUP_BY,
     METRICS,
     NONE_GROUP,
     MetricDefinition,
@@ -19,7 +20,7 @@ from bot.metrics.definitions import (
 from bot.metrics.report import MetricReport, MetricRow, compute_metric, compute_metrics
 
 __all__ = [
-    "BACKLOG_BUCKETS", "DEFAULT_REFUND_RETURN_INTENTS", "DIMENSIONS", "METRICS", "NONE_GROUP",
+    "BACKLOG_BUCKETS", "DEFAULT_REFUND_RETURN_INTENTS", "DIMENSIONS", "MAX_GROUP_BY", "METRICS", "NONE_GROUP",
     "MetricDefinition", "MetricError", "MetricReport", "MetricRow", "compute_metric", "compute_metrics",
     "duration_of", "metric_names",
 ]

@@ -54,9 +54,10 @@ Values are None when their population is empty (no answered ticket, no resolved 
 ticket...), never 0 by accident. Counts (volume, inbound_messages, backlog*) are 0 when nothing was counted:
 their true value.
 
-Slicing: `group_by` is one of DIMENSIONS (agent = the assignee's Agent.name, region = Ticket.region); one row
-per group that has any counted ticket or message, sorted by volume (descending), then name, the empty value
-last; the empty value is shown as NONE_GROUP, "(none)". `filters` ({dimension: value}) keep only the matching
+Slicing: `group_by` is one of DIMENSIONS (agent = the assignee's Agent.name, region = Ticket.region, the
+customer's country) or up to MAX_GROUP_BY of them at once (a row per combination); one row per group that has
+any counted ticket or message, sorted by volume (descending), then name, groups with an empty value last; the
+empty value is shown as NONE_GROUP, "(none)". `filters` ({dimension: value}) keep only the matching
 tickets; the value NONE_GROUP (or None) selects tickets where the dimension is empty.
 """
 
@@ -71,6 +72,7 @@ Source = Literal["tickets", "csat", "messages", "backlog", "suggestions"]
 
 NONE_GROUP = "(none)"
 DIMENSIONS = ("intent", "kind", "severity", "channel", "marketplace", "region", "language", "sku", "agent")
+MAX_GROUP_BY = 3  # dimensions one report (or alert rule) slices by at once
 DEFAULT_REFUND_RETURN_INTENTS = frozenset({"refund_status", "return_policy", "damaged_item", "wrong_item"})
 PERCENTILES = {"median": 0.5, "p90": 0.9}
 STATISTICS = ("mean", *PERCENTILES)

@@ -5,6 +5,9 @@ decided suggestions, the inbound messages of the window, and the backlog at its 
 group, only sums and counts (additive: the total row adds the groups up) and, for the tickets, the duration
 percentiles (not additive: the total row asks for them again, ungrouped). Window predicates come first so that
 the created_at indexes bound the work by the window's size, not by the history's.
+
+Slicing by several dimensions groups by all of them at once in SQL (one row per combination that occurs): the
+group columns are labelled g0, g1, ... in the order asked, and a group is the tuple of their values as text.
 """
 
 from __future__ import annotations
@@ -37,10 +40,12 @@ CSAT = cast(Table, CsatResponse.__table__)
 SUGGESTION = cast(Table, Suggestion.__table__)
 tickets = TICKET.c
 
-Aggregates = dict[str | None, dict[str, Any]]  # group (None when ungrouped) -> aggregate name -> value
+GroupKey = tuple[str, ...]  # one value per dimension sliced by, as text (NONE_GROUP when empty)
+Aggregates = dict[GroupKey | None, dict[str, Any]]  # group (None when ungrouped) -> aggregate name -> value
 
 
 def dimension_column(dimension: str) -> ColumnElement[Any]:
+    """The column a dimension reads: the ticket's own, or the assignee's name for "agent"."""
     if dimension == "agent":
         return cast(ColumnElement[Any], AGENT.c.name)
     return cast(ColumnElement[Any], tickets[dimension])
@@ -68,21 +73,25 @@ class MetricQuery:
     start: datetime
     end: datetime
     dialect: str
-    group_by: str | None
+    group_by: tuple[str, ...]  # the dimensions sliced by, in order; empty when not grouped
     filters: tuple[tuple[str, object], ...]
     refund_return_intents: frozenset[str]
 
     def ungrouped(self) -> MetricQuery:
-        return MetricQuery(self.start, self.end, self.dialect, None, self.filters, self.refund_return_intents)
+        return MetricQuery(self.start, self.end, self.dialect, (), self.filters, self.refund_return_intents)
 
     def with_agent(self, base: FromClause) -> FromClause:
         """`base` (holding tickets) joined to the assignee's Agent row when slicing or filtering needs it."""
-        if self.group_by == "agent" or any(d == "agent" for d, _ in self.filters):
+        if "agent" in self.group_by or any(d == "agent" for d, _ in self.filters):
             return base.outerjoin(AGENT, tickets.assignee_id == AGENT.c.id)
         return base
 
-    def group_column(self) -> ColumnElement[Any] | None:
-        return None if self.group_by is None else dimension_column(self.group_by).label("g")
+    def group_names(self) -> list[str]:
+        """The labels of the group columns: g0, g1, ... one per dimension."""
+        return [f"g{i}" for i in range(len(self.group_by))]
+
+    def group_columns(self) -> list[ColumnElement[Any]]:
+        return [dimension_column(d).label(name) for d, name in zip(self.group_by, self.group_names(), strict=True)]
 
     def filter_clauses(self) -> list[ColumnElement[bool]]:
         return [filter_clause(d, v) for d, v in self.filters]
@@ -107,18 +116,19 @@ class MetricQuery:
 
     def fetch(self, connection: Connection, statement: Select[Any]) -> Aggregates:
         out: Aggregates = {}
+        names = self.group_names()
         for row in connection.execute(statement).mappings():
             data = dict(row)
-            group = data.pop("g", None)
-            out[(NONE_GROUP if group is None else str(group)) if self.group_by is not None else None] = data
+            values = [data.pop(name) for name in names]
+            key = tuple(NONE_GROUP if value is None else str(value) for value in values)
+            out[key if names else None] = data
         return out
 
     def grouped(self, columns: list[ColumnElement[Any]], source: FromClause,
                 where: list[ColumnElement[bool]]) -> Select[Any]:
-        group = self.group_column()
-        if group is None:
-            return select(*columns).select_from(source).where(*where)
-        return select(group, *columns).select_from(source).where(*where).group_by(group)
+        groups = self.group_columns()
+        statement = select(*groups, *columns).select_from(source).where(*where)
+        return statement.group_by(*groups) if groups else statement
 
 
 def _sum_of(condition: ColumnElement[bool]) -> ColumnElement[int]:
@@ -135,7 +145,7 @@ def ticket_aggregates(
     end = query.end
     answered = tickets.first_response_at < end
     resolved = tickets.resolved_at < end
-    group = query.group_column()
+    groups = query.group_columns()
     # Agent messages per ticket, counted once for the window rather than probed ticket by ticket: a ticket's
     # messages are never older than the ticket, so those of the window's tickets were created in the window.
     agent_messages = (
@@ -145,7 +155,7 @@ def ticket_aggregates(
         .group_by(MESSAGE.c.ticket_id)
         .subquery("agent_messages")
     )
-    inner: dict[str, ColumnElement[Any]] = {} if group is None else {"g": group}
+    inner: dict[str, ColumnElement[Any]] = {column.name: column for column in groups}
     inner["one"] = literal(1)
     wanted_durations = [d for d in DURATIONS if any(duration_of(n) == d for n in names)]
     ranked = [d for d in wanted_durations if any(f"{d}_{p}" in names for p in PERCENTILES)]
@@ -198,7 +208,7 @@ def ticket_aggregates(
     sqlite_ranks = query.dialect == "sqlite" and bool(ranked)
     if sqlite_ranks:
         # SQLite has no percentile_cont: rank the values in each group (NULLs last and not counted).
-        partition = [p.g] if group is not None else None
+        partition = [p[name] for name in query.group_names()] or None
         windows = []
         for d in ranked:
             windows.append(func.row_number().over(partition_by=partition, order_by=p[d].asc().nulls_last())
@@ -229,8 +239,9 @@ def ticket_aggregates(
         columns.append(_sum_of(and_(p.auto_replied == 1, p.agent_messages == 0)).label("deflected"))
     if not columns:
         return {}
-    statement = select(*columns) if group is None else select(p.g, *columns).group_by(p.g)
-    return query.fetch(connection, statement)
+    group_keys = [p[name] for name in query.group_names()]
+    statement = select(*group_keys, *columns)
+    return query.fetch(connection, statement.group_by(*group_keys) if group_keys else statement)
 
 
 def _interpolated_percentile(
@@ -275,7 +286,7 @@ def message_aggregates(connection: Connection, query: MetricQuery) -> Aggregates
     """Customer messages created in the window, by their ticket's dimensions."""
     created_at = MESSAGE.c.created_at
     in_window = [created_at >= query.start, created_at < query.end, MESSAGE.c.direction == "in"]
-    if query.group_by is None and not query.filters:  # the tickets' dimensions serve only to slice or filter
+    if not query.group_by and not query.filters:  # the tickets' dimensions serve only to slice or filter
         statement = select(func.count().label("inbound_messages")).select_from(MESSAGE).where(*in_window)
         return query.fetch(connection, statement)
     # Counted per ticket first, then joined: one join row per ticket rather than one per message.

@@ -1,10 +1,15 @@
-"""Metric reports: validate a request, query each population once for all groups, turn sums into values."""
+"""Metric reports: validate a request, query each population once for all groups, turn sums into values.
+
+A report may slice by one dimension (`group_by="region"`, what `/metrics ... by region` asks) or by up to
+MAX_GROUP_BY at once (`group_by=("marketplace", "region")`, what an alert rule grouped by several labels asks):
+one row per combination that occurs, identified by `MetricRow.labels`.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -16,6 +21,7 @@ from bot.metrics.definitions import (
     DEFAULT_REFUND_RETURN_INTENTS,
     DIMENSIONS,
     DURATIONS,
+    MAX_GROUP_BY,
     METRICS,
     NONE_GROUP,
     PERCENTILES,
@@ -25,6 +31,7 @@ from bot.metrics.definitions import (
 )
 from bot.metrics.queries import (
     Aggregates,
+    GroupKey,
     MetricQuery,
     backlog_aggregates,
     csat_aggregates,
@@ -41,24 +48,32 @@ DatabaseSource = Engine | Connection | Session
 class MetricRow:
     """One group's values (None where the population is empty) and the counts they were computed from."""
 
-    group: str | None  # the dimension's value as text, NONE_GROUP when empty; None for the total row
+    # The dimension's value as text (NONE_GROUP when empty), or the values of several dimensions joined by " × "
+    # in the order asked; None for the total row.
+    group: str | None
     values: dict[str, float | None]
     counts: dict[str, int]
+    labels: dict[str, str] = field(default_factory=dict)  # dimension -> value (as `group`); empty for the total
+
+    @property
+    def key(self) -> GroupKey:
+        return tuple(self.labels.values())
 
 
 @dataclass
 class MetricReport:
     start: datetime
     end: datetime
-    group_by: str | None
+    group_by: tuple[str, ...]  # the dimensions sliced by, in the order asked; empty when not grouped
     names: tuple[str, ...]
     rows: list[MetricRow]  # one per group, by volume descending; empty when not grouped
     total: MetricRow
 
-    def row(self, group: str) -> MetricRow:
-        """The row of `group`; KeyError naming it when no ticket or message fell in that group."""
+    def row(self, group: str | Mapping[str, str]) -> MetricRow:
+        """The row of `group` (its text, or its labels {dimension: value}); KeyError naming it when no ticket or
+        message fell in that group."""
         for row in self.rows:
-            if row.group == group:
+            if (row.labels == dict(group)) if isinstance(group, Mapping) else (row.group == group):
                 return row
         raise KeyError(f"no group {group!r} in this report")
 
@@ -93,6 +108,24 @@ def _check_dimension(what: str, dimension: object) -> str:
     return dimension
 
 
+def _check_group_by(group_by: str | Sequence[str] | None) -> tuple[str, ...]:
+    """The dimensions to slice by, in order: none, one (a string) or up to MAX_GROUP_BY, each once."""
+    if group_by is None:
+        return ()
+    if isinstance(group_by, str):
+        return (_check_dimension("group_by", group_by),)
+    if not isinstance(group_by, Sequence):
+        raise MetricError(f"group_by must be a dimension or a sequence of dimensions, got {type(group_by).__name__}")
+    dimensions = tuple(_check_dimension("group_by", d) for d in group_by)
+    if len(dimensions) > MAX_GROUP_BY:
+        raise MetricError(f"group_by has {len(dimensions)} dimensions ({', '.join(dimensions)}); at most "
+                          f"{MAX_GROUP_BY}")
+    twice = next((d for i, d in enumerate(dimensions) if d in dimensions[:i]), None)
+    if twice is not None:
+        raise MetricError(f"group_by names {twice!r} twice")
+    return dimensions
+
+
 # ---- values from aggregates --------------------------------------------------------------------------------
 
 _TICKET_COUNTS: dict[str, tuple[str, ...]] = {  # metric -> the ticket counts it is computed from, and shows
@@ -115,7 +148,7 @@ def _ratio(numerator: object, denominator: int) -> float | None:
     return None if not denominator else float(numerator or 0) / denominator
 
 
-def _row(group: str | None, names: tuple[str, ...], parts: Mapping[str, dict[str, Any] | None]) -> MetricRow:
+def _row(labels: dict[str, str], names: tuple[str, ...], parts: Mapping[str, dict[str, Any] | None]) -> MetricRow:
     t = parts.get("tickets") or {}
     c = parts.get("csat") or {}
     counts: dict[str, int] = {}
@@ -169,7 +202,8 @@ def _row(group: str | None, names: tuple[str, ...], parts: Mapping[str, dict[str
             values[name] = _percent(counts["refund_return"], counts["tickets"])
         else:  # pragma: no cover - every METRICS entry is handled above
             raise AssertionError(f"metric {name} has no computation")
-    return MetricRow(group=group, values=values, counts=counts)
+    group = " × ".join(labels.values()) if labels else None
+    return MetricRow(group=group, values=values, counts=counts, labels=labels)
 
 
 def _added_up(aggregates: Aggregates) -> dict[str, Any]:
@@ -202,7 +236,7 @@ def compute_metrics(
     engine_or_session: DatabaseSource,
     start: datetime,
     end: datetime,
-    group_by: str | None = None,
+    group_by: str | Sequence[str] | None = None,
     names: Sequence[str] | None = None,
     filters: Mapping[str, object] | None = None,
     *,
@@ -210,28 +244,29 @@ def compute_metrics(
 ) -> MetricReport:
     """The metrics `names` (default: all) over [start, end), per `group_by` group and in total.
 
-    At most one query per population (tickets, CSAT, suggestions, inbound messages, backlog) whatever the number
-    of groups, plus one for the total's percentiles when grouped.
+    `group_by` is one dimension ("region") or a sequence of up to MAX_GROUP_BY distinct ones (("marketplace",
+    "region"): a row per combination that occurs). At most one query per population (tickets, CSAT,
+    suggestions, inbound messages, backlog) whatever the number of groups, plus one for the total's percentiles
+    when grouped.
     """
     start, end = _check_time("start", start), _check_time("end", end)
     if start >= end:
         raise MetricError(f"start ({start.isoformat()}) must be before end ({end.isoformat()})")
     chosen = _check_names(names)
-    if group_by is not None:
-        _check_dimension("group_by", group_by)
+    dimensions = _check_group_by(group_by)
     checked = tuple((_check_dimension("filter", d), v) for d, v in (filters or {}).items())
     for dimension, value in checked:
         filter_clause(dimension, value)  # a bad value fails here, before any query runs
     wanted = set(chosen)
     sources = {METRICS[n].source for n in chosen}
-    if "csat_response_rate" in wanted or group_by is not None:
+    if "csat_response_rate" in wanted or dimensions:
         sources.add("tickets")  # the resolved count (response rate), the volume (order of the groups)
 
     fetched: dict[str, Aggregates] = {}
     total_percentiles: dict[str, Any] = {}
     with _connection(engine_or_session) as connection:
         dialect = connection.dialect.name
-        query = MetricQuery(start, end, dialect, group_by, checked, frozenset(refund_return_intents))
+        query = MetricQuery(start, end, dialect, dimensions, checked, frozenset(refund_return_intents))
         if "tickets" in sources:
             fetched["tickets"] = ticket_aggregates(connection, query, wanted)
         if "csat" in sources:
@@ -242,21 +277,22 @@ def compute_metrics(
             fetched["backlog"] = backlog_aggregates(connection, query)
         if "suggestions" in sources:
             fetched["suggestions"] = suggestion_aggregates(connection, query)
-        if group_by is not None and any(n.endswith(tuple(PERCENTILES)) for n in wanted):
+        if dimensions and any(n.endswith(tuple(PERCENTILES)) for n in wanted):
             ungrouped = ticket_aggregates(connection, query.ungrouped(), wanted, percentiles_only=True)
             total_percentiles = ungrouped.get(None, {})
 
-    if group_by is None:
-        total = _row(None, chosen, {source: aggregates.get(None) for source, aggregates in fetched.items()})
-        return MetricReport(start=start, end=end, group_by=None, names=chosen, rows=[], total=total)
+    if not dimensions:
+        total = _row({}, chosen, {source: aggregates.get(None) for source, aggregates in fetched.items()})
+        return MetricReport(start=start, end=end, group_by=(), names=chosen, rows=[], total=total)
     parts = {source: _added_up(aggregates) for source, aggregates in fetched.items()}
     parts.get("tickets", {}).update(total_percentiles)
-    total = _row(None, chosen, parts)
-    groups = {group for aggregates in fetched.values() for group in aggregates}
-    rows = [_row(g, chosen, {source: aggregates.get(g) for source, aggregates in fetched.items()})
-            for g in groups if g is not None]
-    rows.sort(key=lambda r: (-r.counts.get("tickets", 0), r.group == NONE_GROUP, r.group or ""))
-    return MetricReport(start=start, end=end, group_by=group_by, names=chosen, rows=rows, total=total)
+    total = _row({}, chosen, parts)
+    groups = {group for aggregates in fetched.values() for group in aggregates if group is not None}
+    rows = [_row(dict(zip(dimensions, g, strict=True)), chosen,
+                 {source: aggregates.get(g) for source, aggregates in fetched.items()}) for g in groups]
+    # By volume, then by name; a group with an empty dimension after the others.
+    rows.sort(key=lambda r: (-r.counts.get("tickets", 0), NONE_GROUP in r.key, r.key))
+    return MetricReport(start=start, end=end, group_by=dimensions, names=chosen, rows=rows, total=total)
 
 
 def compute_metric(

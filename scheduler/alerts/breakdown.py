@@ -1,8 +1,13 @@
 """Root-cause breakdown of a metric alert: which slices moved the metric, and what the affected customers say.
 
-The deviation is the window's value minus the baseline's (the rule's baseline period; for a threshold rule
-the 7 days before the window). Each slice of a dimension (intent, SKU, region, marketplace, channel) gets its
-share of that deviation:
+The deviation is the window's value minus the baseline's, taken over the baseline windows the caller gives:
+for a weekly-seasonal rule the very windows it was judged against (the same weekday and hour in past weeks,
+so an ordinary Monday's surplus is not blamed on anyone), otherwise one period (the rule's `days`, or the 7
+days before the window for a threshold rule). Over several windows a count adds up, and a rate or mean is
+weighted by each window's population (exact for rates and means; for a percentile, the population-weighted
+mean of the windows' percentiles). Each slice of a dimension (intent, SKU, region, marketplace, channel) not
+already fixed by the filters (the rule's filters and the alert's group labels) gets its share of that
+deviation:
 
 - counts (volume, backlog, ...): the slice's count minus its baseline count scaled to the window's length;
 - rates and means: the slice's weight in the window's population times the change of its own value against
@@ -17,14 +22,15 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
 from sqlmodel import Session
 
-from bot.metrics import METRICS, MetricReport, compute_metrics
+from bot.metrics import METRICS, MetricError, MetricReport, MetricRow, compute_metrics
 from bot.metrics.queries import MESSAGE, TICKET, filter_clause
 from scheduler.alerts.evaluation import population_key
 
@@ -35,6 +41,7 @@ MAX_MESSAGES = 2000
 INTENT_DEFINED = frozenset({"complaint_rate", "refund_return_request_rate"})
 CROSS_SHARE = 0.8  # a cross slice names the cause when it carries this much of its parent slice's share
 WHOLE = 0.95  # a slice holding this much of its population (one marketplace for all) explains nothing
+Window = tuple[datetime, datetime]  # [start, end)
 _WORD = re.compile(r"\w+", re.UNICODE)
 STOPWORDS = frozenset({
     "a", "an", "the", "and", "or", "but", "of", "to", "in", "on", "at", "for", "from", "by", "with", "is",
@@ -86,6 +93,41 @@ def _report(session: Session, metric: str, start: datetime, end: datetime, group
     return compute_metrics(session, start, end, group_by=group_by, names=[metric], filters=filters)
 
 
+def _merged(metric: str, group: str | None, rows: list[MetricRow]) -> MetricRow:
+    """One row standing for `rows` (the same group in several windows): counts added up, a count metric added
+    up, any other value weighted by each window's population."""
+    counts: dict[str, int] = {}
+    for row in rows:
+        for key, n in row.counts.items():
+            counts[key] = counts.get(key, 0) + n
+    found = [row for row in rows if row.values.get(metric) is not None]
+    value: float | None
+    if METRICS[metric].unit == "count":
+        value = sum(float(row.values[metric] or 0.0) for row in found)
+    else:
+        key = population_key(metric)
+        size = sum(row.counts.get(key, 0) for row in found)
+        value = sum(row.counts.get(key, 0) * float(row.values[metric] or 0.0) for row in found) / size if size \
+            else None
+    return MetricRow(group=group, values={metric: value}, counts=counts)
+
+
+def _baseline_report(session: Session, metric: str, windows: Sequence[Window], group_by: str | None,
+                     filters: dict[str, str]) -> MetricReport:
+    """The metric over the baseline `windows` taken together (see the module docstring)."""
+    if len(windows) == 1:
+        return _report(session, metric, *windows[0], group_by, filters)
+    reports = [_report(session, metric, start, end, group_by, filters) for start, end in windows]
+    by_group: dict[str, list[MetricRow]] = {}
+    for report in reports:
+        for row in report.rows:
+            by_group.setdefault(row.group or "", []).append(row)
+    rows = [_merged(metric, group, found) for group, found in by_group.items()]
+    total = _merged(metric, None, [report.total for report in reports])
+    return MetricReport(start=min(s for s, _ in windows), end=max(e for _, e in windows), group_by=reports[0].group_by,
+                        names=(metric,), rows=rows, total=total)
+
+
 def _contributions(metric: str, current: MetricReport, baseline: MetricReport, scale: float,
                    overall_population: int, overall_baseline: float | None) -> dict[str, tuple[float, Any, Any, int]]:
     """Per group of `current`: (its contribution to the deviation, its value now, its baseline value, its
@@ -112,36 +154,38 @@ def _contributions(metric: str, current: MetricReport, baseline: MetricReport, s
 
 
 def explain(session: Session, metric: str, filters: dict[str, str], start: datetime, end: datetime,
-            baseline_start: datetime, baseline_end: datetime, *, top: int = 3) -> Breakdown:
-    """The breakdown of `metric` over [start, end) against [baseline_start, baseline_end), within `filters`."""
-    scale = (end - start) / (baseline_end - baseline_start)
+            baseline: Sequence[Window], *, top: int = 3) -> Breakdown:
+    """The breakdown of `metric` over [start, end) against the `baseline` windows, within `filters`."""
+    if not baseline:
+        raise MetricError("a breakdown needs at least one baseline window")
+    scale = (end - start) / sum((e - s for s, e in baseline), timedelta())
     now_total = _report(session, metric, start, end, None, filters).total
-    base_total = _report(session, metric, baseline_start, baseline_end, None, filters).total
+    base_total = _baseline_report(session, metric, baseline, None, filters).total
     current = now_total.values.get(metric)
-    baseline = base_total.values.get(metric)
-    if baseline is not None and METRICS[metric].unit == "count":
-        baseline *= scale
+    expected = base_total.values.get(metric)
+    if expected is not None and METRICS[metric].unit == "count":
+        expected *= scale
     population = int(now_total.counts.get(population_key(metric), 0))
-    if current is None or baseline is None or current == baseline:
-        return Breakdown(current, baseline, phrases=top_phrases(session, filters, start, end))
-    deviation = current - baseline
+    if current is None or expected is None or current == expected:
+        return Breakdown(current, expected, phrases=top_phrases(session, filters, start, end))
+    deviation = current - expected
     overall_base_value = base_total.values.get(metric)
 
     slices: list[Slice] = []
     for dimension in _dimensions(metric, filters):
         now = _report(session, metric, start, end, dimension, filters)
-        before = _report(session, metric, baseline_start, baseline_end, dimension, filters)
+        before = _baseline_report(session, metric, baseline, dimension, filters)
         for group, (part, value, reference, size) in _contributions(metric, now, before, scale, population,
                                                                     overall_base_value).items():
             if part / deviation > 0.05 and size < WHOLE * population:
                 slices.append(Slice(((dimension, group),), part / deviation, value, reference, size))
     slices.sort(key=lambda s: -s.share)
     if slices:
-        slices[0] = _refined(session, metric, filters, slices[0], start, end, baseline_start, baseline_end,
-                             scale, population, overall_base_value, deviation)
+        slices[0] = _refined(session, metric, filters, slices[0], start, end, baseline, scale, population,
+                             overall_base_value, deviation)
     chosen = dict(slices[0].labels) if slices else {}
     phrases = top_phrases(session, {**filters, **chosen}, start, end)
-    return Breakdown(current, baseline, _distinct(slices)[:top], phrases)
+    return Breakdown(current, expected, _distinct(slices)[:top], phrases)
 
 
 def _dimensions(metric: str, filters: dict[str, str]) -> list[str]:
@@ -162,14 +206,14 @@ def _distinct(slices: list[Slice]) -> list[Slice]:
 
 
 def _refined(session: Session, metric: str, filters: dict[str, str], parent: Slice, start: datetime, end: datetime,
-             baseline_start: datetime, baseline_end: datetime, scale: float, population: int,
-             overall_base_value: float | None, deviation: float) -> Slice:
+             baseline: Sequence[Window], scale: float, population: int, overall_base_value: float | None,
+             deviation: float) -> Slice:
     """`parent` narrowed by a second dimension when one cross slice carries most of its share."""
     inside = {**filters, **dict(parent.labels)}
     best = parent
     for dimension in _dimensions(metric, inside):
         now = _report(session, metric, start, end, dimension, inside)
-        before = _report(session, metric, baseline_start, baseline_end, dimension, inside)
+        before = _baseline_report(session, metric, baseline, dimension, inside)
         for group, (part, value, reference, size) in _contributions(metric, now, before, scale, population,
                                                                     overall_base_value).items():
             share = part / deviation

@@ -38,7 +38,7 @@ from scheduler.alerts.dispatch import (
     resolved_card,
     route_for,
 )
-from scheduler.alerts.evaluation import Observation, evaluate_rule
+from scheduler.alerts.evaluation import Observation, evaluate_rule, sample_windows
 
 log = logging.getLogger(__name__)
 BREAKDOWN_DAYS_FOR_THRESHOLDS = 7
@@ -92,17 +92,22 @@ def _thresholds_text(observation: Observation) -> str:
     parts = [f"{level} {op} {format_value(metric, bound)}" for level, (op, bound) in observation.bounds.items()]
     if observation.baseline is not None:
         parts.append(f"baseline {format_value(metric, observation.baseline.mean)} "
-                     f"± {format_value(metric, observation.baseline.std)} over {observation.baseline.windows} windows")
+                     f"± {format_value(metric, observation.baseline.std)} over {observation.baseline.text}")
     return ", ".join(parts)
 
 
-def _summary(session: Session, rule: AlertRule, alert: Alert, at: datetime) -> tuple[str, dict[str, object]]:
+def _summary(session: Session, settings: Settings, rule: AlertRule, alert: Alert,
+             at: datetime) -> tuple[str, dict[str, object]]:
     window = timedelta(seconds=rule.window_seconds)
-    days = rule.baseline.days if rule.baseline is not None else BREAKDOWN_DAYS_FOR_THRESHOLDS
     start = at - window
-    filters = {**rule.filters, **dict(alert.details.get("labels", {}))}
+    if rule.baseline is not None and rule.baseline.seasonality == "weekly":
+        baseline = sample_windows(rule, at, settings.timezone)  # what the alert was judged against
+    else:  # one period: for a daily 24 h window the samples themselves, in one query a dimension
+        days = rule.baseline.days if rule.baseline is not None else BREAKDOWN_DAYS_FOR_THRESHOLDS
+        baseline = [(start - timedelta(days=days), start)]
+    filters = {**rule.filters, **dict(alert.details.get("labels", {}))}  # the group's labels are not causes
     try:
-        breakdown = explain(session, rule.metric, filters, start, at, start - timedelta(days=days), start)
+        breakdown = explain(session, rule.metric, filters, start, at, baseline)
     except MetricError as exc:  # a breakdown must never stop the alert itself
         return f"(no breakdown: {exc})", {}
     summary = describe(breakdown, METRICS[rule.metric].label, lambda v: format_value(rule.metric, v))
@@ -150,7 +155,8 @@ def _settle(session: Session, settings: Settings, rule: AlertRule, observations:
         alert.details = {**alert.details, "labels": obs.labels, "metric": rule.metric, "window": rule.window,
                          "bounds": {k: list(v) for k, v in obs.bounds.items()}, "evaluated_at": at.isoformat(),
                          "baseline": None if obs.baseline is None else
-                         {"mean": obs.baseline.mean, "std": obs.baseline.std, "windows": obs.baseline.windows}}
+                         {"mean": obs.baseline.mean, "std": obs.baseline.std, "samples": obs.baseline.samples,
+                          "seasonality": obs.baseline.seasonality}}
         if alert.state == "pending" and at - alert.started_at >= hold_for:
             alert.state = "firing"
             alert.details = {**alert.details, "fired_at": at.isoformat()}
@@ -168,7 +174,7 @@ def _settle(session: Session, settings: Settings, rule: AlertRule, observations:
         if result.held is not None:
             alert.details = {**alert.details, "held": result.held}
             continue
-        result.summary, breakdown = _summary(session, rule, alert, at)
+        result.summary, breakdown = _summary(session, settings, rule, alert, at)
         # What "Show tickets" lists: the window's tickets of this rule and group.
         window_start = at - timedelta(seconds=rule.window_seconds)
         alert.details = {**alert.details, "summary": result.summary, "breakdown": breakdown,
@@ -193,7 +199,7 @@ def evaluate_rules(engine: Engine, settings: Settings, at: datetime | None = Non
         report.rules.append(result)
         try:
             with Session(engine) as reading:
-                observations = evaluate_rule(reading, rule, at)
+                observations = evaluate_rule(reading, rule, at, settings.timezone)
             with Session(engine, expire_on_commit=False) as session:
                 _lock_rule(session, rule.name)
                 result.groups = _settle(session, settings, rule, observations, at)

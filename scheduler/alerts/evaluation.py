@@ -1,20 +1,34 @@
 """Rule evaluation: a rule's metric over its window, per group, judged against static thresholds or a baseline.
 
 Pure reads. A static rule compares the window's value with "> 2h"-style thresholds. A baseline rule compares it
-with mean ± k·σ of the same metric over windows of the same length ending at the same time of day on each of
-the previous `days` days (so a daily rhythm is part of the baseline, not an anomaly); every history value is
-aggregated in the database by `bot.metrics.compute_metrics`, one grouped query per past window.
+with mean ± k·σ of the same metric over past windows of the same length, its samples (`sample_windows`): the
+window ending at the same local time one day back, two days back, ... (seasonality "daily") or one week back,
+two weeks back, ... (seasonality "weekly", the default: see `bot.settings.AlertBaseline`) within the
+baseline's `days`, so the rhythm of the day, and of the week, is part of the baseline and not an anomaly.
+Every value is aggregated in the database by `bot.metrics.compute_metrics`, one grouped query per window.
+
+A group is one combination of the rule's `group_by` labels ({"marketplace": "amazon", "region": "FR"}), all
+sliced by in the same query; its stored identity is `group_key`, the labels sorted by name (reordering
+`group_by` does not re-key the alerts).
+
+Days back are calendar days in the team's timezone (`settings.timezone`), not multiples of 24 h: a sample ends
+at the same wall-clock time as the window under judgement, on its own day, so across a DST change the same
+local hour is compared (a week back from Thursday 10:00 CET is the previous Thursday 10:00 CEST, 169 h
+earlier). A sample starts the window's length before its end. A wall-clock time that does not exist on a
+sample's day (the hour skipped in spring) is read with the offset before the change, an hour later on the
+clock; one that happens twice (in autumn) is its first occurrence.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlmodel import Session
 
-from bot.metrics import METRICS, MetricReport, MetricRow, compute_metrics, duration_of
+from bot.metrics import METRICS, MetricRow, compute_metrics, duration_of
 from bot.settings import AlertRule, parse_threshold
 
 LEVELS = ("critical", "warning")  # most severe first: a critical inhibits the warning of the same rule and group
@@ -39,7 +53,7 @@ def population_key(metric: str) -> str:
 
 
 def group_key(labels: dict[str, str]) -> str:
-    """The stored identity of a group: "channel=webchat" ("" when the rule is not grouped)."""
+    """The stored identity of a group: "marketplace=amazon,region=FR" ("" when the rule is not grouped)."""
     return ",".join(f"{k}={v}" for k, v in sorted(labels.items()))
 
 
@@ -47,7 +61,13 @@ def group_key(labels: dict[str, str]) -> str:
 class Baseline:
     mean: float
     std: float
-    windows: int  # past windows that had a value
+    samples: int  # past windows that had a value
+    seasonality: str  # daily | weekly: which past windows were sampled
+
+    @property
+    def text(self) -> str:
+        """"12 weekly samples"."""
+        return f"{self.samples} {self.seasonality} sample{'s' if self.samples != 1 else ''}"
 
 
 @dataclass(frozen=True)
@@ -72,16 +92,14 @@ def _compare(operator: str, value: float, bound: float) -> bool:
     return {">": value > bound, ">=": value >= bound, "<": value < bound, "<=": value <= bound}[operator]
 
 
-def _rows(report: MetricReport, rule: AlertRule) -> dict[str, MetricRow]:
+def _window_report(session: Session, rule: AlertRule, start: datetime,
+                   end: datetime) -> dict[str, tuple[dict[str, str], MetricRow]]:
+    """The window's rows by group key, with the group's labels ({"": ({}, total)} for a rule not grouped)."""
+    report = compute_metrics(session, start, end, group_by=rule.group_by or None, names=[rule.metric],
+                             filters=rule.filters)
     if not rule.group_by:
-        return {"": report.total}
-    return {row.group or "": row for row in report.rows}
-
-
-def _window_report(session: Session, rule: AlertRule, start: datetime, end: datetime) -> dict[str, MetricRow]:
-    report = compute_metrics(session, start, end, group_by=rule.group_by[0] if rule.group_by else None,
-                             names=[rule.metric], filters=rule.filters)
-    return _rows(report, rule)
+        return {"": ({}, report.total)}
+    return {group_key(row.labels): (row.labels, row) for row in report.rows}
 
 
 def baseline_direction(rule: AlertRule) -> str:
@@ -91,26 +109,40 @@ def baseline_direction(rule: AlertRule) -> str:
     return "down" if METRICS[rule.metric].higher_is_better else "up"
 
 
-def history(session: Session, rule: AlertRule, at: datetime) -> dict[str, Baseline]:
-    """Per group, mean and standard deviation of the metric over the same window on each of the past days."""
+def sample_windows(rule: AlertRule, at: datetime, timezone: str) -> list[tuple[datetime, datetime]]:
+    """The baseline's past windows [start, end) in UTC, newest first: the rule's window ending at `at`'s
+    wall-clock time in `timezone`, one or seven calendar days back each (see the module docstring)."""
     assert rule.baseline is not None
+    zone = ZoneInfo(timezone)
     window = timedelta(seconds=rule.window_seconds)
+    wall = at.astimezone(zone).replace(tzinfo=None)  # wall-clock arithmetic: a day is a date, not 24 h
+    windows = []
+    for n in range(1, rule.baseline.samples + 1):
+        end = (wall - timedelta(days=n * rule.baseline.step_days)).replace(tzinfo=zone, fold=0).astimezone(UTC)
+        windows.append((end - window, end))
+    return windows
+
+
+def history(session: Session, rule: AlertRule, at: datetime, timezone: str) -> dict[str, Baseline]:
+    """Per group (its key), mean and standard deviation of the metric over the baseline's sample windows."""
+    assert rule.baseline is not None
+    windows = sample_windows(rule, at, timezone)
     values: dict[str, list[float]] = {}
-    for days_back in range(1, rule.baseline.days + 1):
-        end = at - timedelta(days=days_back)
-        for group, row in _window_report(session, rule, end - window, end).items():
+    for start, end in windows:
+        for key, (_labels, row) in _window_report(session, rule, start, end).items():
             value = row.values.get(rule.metric)
             if value is not None:
-                values.setdefault(group, []).append(value)
+                values.setdefault(key, []).append(value)
     if METRICS[rule.metric].unit == "count":
-        # A day without tickets is a zero, not a missing value.
+        # A sample without tickets is a zero, not a missing value.
         for found in values.values():
-            found.extend([0.0] * (rule.baseline.days - len(found)))
+            found.extend([0.0] * (len(windows) - len(found)))
     out: dict[str, Baseline] = {}
-    for group, found in values.items():
+    for key, found in values.items():
         mean = sum(found) / len(found)
         variance = sum((v - mean) ** 2 for v in found) / (len(found) - 1) if len(found) > 1 else 0.0
-        out[group] = Baseline(mean=mean, std=math.sqrt(variance), windows=len(found))
+        out[key] = Baseline(mean=mean, std=math.sqrt(variance), samples=len(found),
+                            seasonality=rule.baseline.seasonality)
     return out
 
 
@@ -142,15 +174,14 @@ def _baseline_bounds(rule: AlertRule, baseline: Baseline) -> dict[str, tuple[str
     return bounds
 
 
-def evaluate_rule(session: Session, rule: AlertRule, at: datetime) -> list[Observation]:
-    """Every group of `rule` that has data in the window ending at `at`, with the level it reaches."""
+def evaluate_rule(session: Session, rule: AlertRule, at: datetime, timezone: str = "UTC") -> list[Observation]:
+    """Every group of `rule` that has data in the window ending at `at`, with the level it reaches; baselines
+    are sampled by the wall clock of `timezone` (the team's)."""
     window = timedelta(seconds=rule.window_seconds)
     current = _window_report(session, rule, at - window, at)
-    baselines = history(session, rule, at) if rule.baseline is not None else {}
-    dimension = rule.group_by[0] if rule.group_by else None
+    baselines = history(session, rule, at, timezone) if rule.baseline is not None else {}
     observations: list[Observation] = []
-    for group, row in current.items():
-        labels = {dimension: group} if dimension else {}
+    for key, (labels, row) in current.items():
         value = row.values.get(rule.metric)
         population = int(row.counts.get(population_key(rule.metric), 0))
         if value is None or population < rule.min_count:
@@ -166,14 +197,15 @@ def evaluate_rule(session: Session, rule: AlertRule, at: datetime) -> list[Obser
             bounds = {level: parse_threshold(text) for level, text in
                       (("critical", rule.critical), ("warning", rule.warning)) if text is not None}
         else:
-            baseline = baselines.get(group)
-            if baseline is None and METRICS[rule.metric].unit == "count":
-                baseline = Baseline(mean=0.0, std=0.0, windows=rule.baseline.days)  # a group never seen before
-            if baseline is None or baseline.windows < rule.baseline.min_history:
-                found = 0 if baseline is None else baseline.windows
+            baseline = baselines.get(key)
+            if baseline is None and METRICS[rule.metric].unit == "count":  # a group never seen before: zeros
+                baseline = Baseline(mean=0.0, std=0.0, samples=rule.baseline.samples,
+                                    seasonality=rule.baseline.seasonality)
+            if baseline is None or baseline.samples < rule.baseline.min_history:
+                found = 0 if baseline is None else baseline.samples
                 observations.append(Observation(rule, labels, value, population, None, baseline=baseline,
                                                 note=f"too little history ({found} of {rule.baseline.min_history} "
-                                                     "windows)"))
+                                                     f"{rule.baseline.seasonality} samples)"))
                 continue
             bounds = _baseline_bounds(rule, baseline)
             if baseline_direction(rule) == "both":

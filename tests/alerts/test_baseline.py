@@ -34,7 +34,8 @@ def test_a_seasonal_baseline_fires_on_the_true_spike_only(engine: Engine) -> Non
     _seed(engine)
     settings = settings_with({"name": "complaint_spike", "metric": "volume", "window": "1h",
                               "filters": {"kind": "complaint"}, "min_count": 0,
-                              "baseline": {"days": 14, "warning_sigma": 1, "critical_sigma": 2}})
+                              "baseline": {"days": 14, "seasonality": "daily", "warning_sigma": 1,
+                                           "critical_sigma": 2}})
     firing_hours = []
     for hour in range(1, 25):
         report = evaluate_rules(engine, settings, DAY0 + timedelta(hours=hour))

@@ -40,7 +40,7 @@ def test_the_breakdown_names_the_planted_slice_and_phrases(engine: Engine) -> No
                     kind="complaint", sku="A-123", region="FR", marketplace="amazon")
 
     settings = settings_with({"name": "refund_spike", "metric": "refund_return_request_rate", "window": "24h",
-                              "baseline": {"days": 14}, "min_count": 10})
+                              "baseline": {"days": 14, "seasonality": "daily"}, "min_count": 10})
     report = evaluate_rules(engine, settings, T0)
     group = report.rules[0].groups[0]
     assert group.level == "critical"

@@ -13,6 +13,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from adapters.webchat.console import ConsoleTeamChannel
+from bot.messages import card_from_payload
 from bot.outbox import OutboxWorker
 from bot.settings import OutboxSettings, Settings
 from models.db import create_db_engine, session_scope
@@ -37,7 +38,7 @@ def new_ticket(engine: Engine, settings: Settings, *, created: datetime = T0, se
         session.add(customer)
         agent_id = None
         if assignee:
-            agent = Agent(name=assignee)
+            agent = Agent(name=assignee, identities={"slack": f"U-{assignee}"})
             session.add(agent)
             session.flush()
             agent_id = agent.id
@@ -96,6 +97,7 @@ async def test_warning_breach_and_outcome_are_posted_once_each(engine: Engine) -
     assert (warning.kind, warning.channel, warning.target) == ("alert", "console", "triage-room")
     assert warning.payload["kind"] == "sla_alert"
     assert "@alice" in warning.payload["body"] and "due in 29 min" in warning.payload["title"]
+    assert card_from_payload(warning.payload).mentions == (("@alice", "slack", "U-alice"),)  # <@U-alice> in Slack
 
     breached = watch.run_once(T0 + timedelta(minutes=125))
     assert stages(breached) == [("first_response", "breach")]

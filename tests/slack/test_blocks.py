@@ -143,3 +143,15 @@ def test_public_answers_are_asked_for_with_a_last_word_and_thread_text_is_unwrap
     assert command_text("/sla", "") == ("/sla", False)
     assert plain_text("See <https://shop.example/track?id=1|tracking> &amp; <https://x.example> ok") == \
         "See tracking (https://shop.example/track?id=1) & https://x.example ok"
+
+
+def test_sla_alerts_mention_the_assignee_in_slack_or_call_the_channel_for_an_unassigned_ticket() -> None:
+    assigned = Card(kind="sla_alert", title="⚠️ SLA warning · ticket #7",
+                    body="@mei, the first response is due in 20 min.", severity=2, ticket_id=7,
+                    mentions=(("@mei", "dingtalk", "ding-1"), ("@mei", "slack", "U0MEI")))
+    unassigned = Card(kind="sla_alert", title="⚠️ SLA warning · ticket #8",
+                      body="Unassigned: the queue, the first response is due in 20 min.", severity=2, ticket_id=8,
+                      mentions=(("Unassigned: the queue", "*", "here"),))
+
+    assert "<@U0MEI>, the first response" in texts(card_blocks(assigned, timezone=SHANGHAI))
+    assert "<!here> Unassigned: the queue" in texts(card_blocks(unassigned, timezone=SHANGHAI))

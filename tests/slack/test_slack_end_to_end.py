@@ -353,3 +353,41 @@ async def test_a_metric_alert_card_in_slack_is_acknowledged_silenced_and_shows_i
                                          message_ts=card.ts)
     [done] = await fake_slack.wait_for_response_async(silenced.response_url)
     assert "ilenced" in done["text"] and "manager" not in done["text"].split("ilenced")[0]
+
+
+async def test_socket_mode_reconnects_after_a_disconnect_frame_and_a_dropped_socket(
+    start_kefu: StartKefu, fake_slack: FakeSlack,
+) -> None:
+    kefu, driver = await start(start_kefu, fake_slack, "socket")
+
+    fake_slack.socket_disconnect(reason="refresh_requested")
+    await fake_slack.wait_for_socket_connections_async(2, timeout=30)
+    fake_slack.socket_drop()
+    await fake_slack.wait_for_socket_connections_async(3, timeout=60)
+    delivery = await driver.command("/sla", "", user_id="U0AGENT1")
+
+    await fake_slack.wait_for_ack_async(delivery.envelope_id, timeout=30)
+    [answer] = await fake_slack.wait_for_response_async(delivery.response_url, timeout=30)
+    assert answer["response_type"] == "ephemeral" and answer["text"]
+
+
+async def test_the_bots_own_messages_and_other_bots_in_a_card_thread_reach_no_customer(
+    start_kefu: StartKefu, fake_slack: FakeSlack, callback_server: CallbackServer,
+) -> None:
+    kefu, driver = await start(start_kefu, fake_slack, "http", callback_server.url)
+    answer = await complaint(kefu)
+    card = await card_of(fake_slack, answer["ticket_id"])
+
+    own = await driver.message(TRIAGE, fake_slack.bot_user_id, "kefu's own words", thread_ts=card.ts,
+                               bot_id=fake_slack.bot_id)
+    other = await driver.message(TRIAGE, "U0AGENT2", "a bot relaying", thread_ts=card.ts, subtype="bot_message",
+                                 bot_id="BOTHER")
+    human = await driver.message(TRIAGE, "U0AGENT2", "Wir kümmern uns darum.", thread_ts=card.ts)
+
+    assert (own.status, other.status, human.status) == (200, 200, 200)
+    [sent] = await wait_until(lambda: callback_server.received, "the human's reply at the customer's callback")
+    assert sent["text"] == "Wir kümmern uns darum."
+    await wait_until(lambda: (m := fake_slack.message(TRIAGE, human.payload["event"]["ts"])) and m.reactions,
+                     "the ✅ on the human's reply")
+    assert len(callback_server.received) == 1
+    assert count(kefu.engine, Message, Message.ticket_id == answer["ticket_id"], Message.author_kind == "agent") == 1
