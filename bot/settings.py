@@ -490,10 +490,9 @@ class AlertRule(_Section):
         from bot.metrics.definitions import DIMENSIONS, MAX_GROUP_BY
 
         for label in value:
-            if label == "country":
-                raise ValueError("labels of bot.metrics: the customer's country is the label 'region', got 'country'")
             if label not in DIMENSIONS:
-                raise ValueError(f"labels of {', '.join(DIMENSIONS)}, got {label!r}")
+                hint = " (the customer's country is the label 'region')" if label == "country" else ""
+                raise ValueError(f"labels of {', '.join(DIMENSIONS)}, got {label!r}{hint}")
         twice = next((label for i, label in enumerate(value) if label in value[:i]), None)
         if twice is not None:
             raise ValueError(f"each label once, got {twice!r} twice")

@@ -88,8 +88,8 @@ class _Population:
     metric: str
     start: datetime
     end: datetime
-    filters: dict[str, str]
-    group_by: str | None
+    filters: dict[str, str]  # the rule's filters and every label of the alert's group
+    group_by: str | None  # a group label `/metrics … by` accepts, for the "to see all" hint
 
 
 class AlertActions:
@@ -211,7 +211,7 @@ class AlertActions:
         rule = next((r for r in self.settings.alerts.rules if r.name == alert.rule), None)
         metric = details.get("metric") or (rule.metric if rule is not None else None)
         labels = {key: str(value) for key, value in dict(details.get("labels", {})).items()}
-        group_by = next(iter(labels), None)
+        group_by = next((label for label in labels if label in METRICS_BY), None)  # one of them, for /metrics
         stored = details.get("tickets")
         if metric in METRICS and isinstance(stored, dict):
             return _Population(metric, datetime.fromisoformat(stored["start"]), datetime.fromisoformat(stored["end"]),

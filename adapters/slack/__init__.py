@@ -78,8 +78,9 @@ class SlackTeamChannel:
         self._connecting = asyncio.create_task(self._connect(self._socket), name="kefu-slack-socket")
 
     async def _connect(self, handler: AsyncSocketModeHandler) -> None:
-        """Open the Socket Mode connection, retrying (kefu keeps serving meanwhile); once open, slack_sdk's client
-        reconnects by itself on disconnect frames and dropped sockets."""
+        """Open the Socket Mode connection in the background, so kefu serves meanwhile. slack_sdk's client retries
+        a refused or failed connection by itself every ping interval (logging why on kefu's Slack logger) and, once
+        connected, reconnects on disconnect frames and dropped sockets; this loop covers it giving up."""
         delay = 1.0
         while True:
             try:

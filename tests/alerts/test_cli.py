@@ -61,3 +61,33 @@ def test_a_bad_time_or_rule_is_one_clear_line(config: Path, capsys: pytest.Captu
     assert main(["--config", str(config), "alerts", "evaluate"]) == 2
     err = capsys.readouterr().err
     assert "rule 'first_response_slow', key 'warning'" in err and "Traceback" not in err
+
+
+WEEKLY = """
+[[alerts.rules]]
+name = "complaints"
+metric = "volume"
+window = "24h"
+min_count = 0
+baseline = { days = 90 }
+
+[[alerts.rules]]
+name = "complaint_share"
+metric = "complaint_rate"
+window = "24h"
+baseline = { days = 90 }
+"""
+
+
+def test_evaluate_says_which_seasonality_and_how_many_samples_a_baseline_used(
+        engine: Engine, config: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    config.write_text(WEEKLY, encoding="utf-8")
+    for week in range(6):  # this Friday and the 5 before it, one complaint each
+        add_tickets(engine, [T0 - timedelta(weeks=week, hours=1)], kind="complaint")
+    assert main(["--config", str(config), "alerts", "evaluate", "--at", T0.isoformat(), "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    # A count: a week without tickets is a zero, so all 12 Fridays of 90 days are samples.
+    assert "complaints (volume): ok value 1; critical > 1.7, warning > 1.4, baseline 0.4 ± 0.5 over 12 weekly " \
+           "samples" in out
+    # A rate needs tickets to exist: 5 Fridays had some, 7 are needed.
+    assert "complaint_share (complaint_rate): ok value 100.0%; too little history (5 of 7 weekly samples)" in out

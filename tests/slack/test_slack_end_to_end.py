@@ -391,3 +391,18 @@ async def test_the_bots_own_messages_and_other_bots_in_a_card_thread_reach_no_cu
                      "the ✅ on the human's reply")
     assert len(callback_server.received) == 1
     assert count(kefu.engine, Message, Message.ticket_id == answer["ticket_id"], Message.author_kind == "agent") == 1
+
+
+async def test_a_refused_app_token_leaves_kefu_serving_and_retrying_socket_mode(
+    start_kefu: StartKefu, fake_slack: FakeSlack, caplog: pytest.LogCaptureFixture,
+) -> None:
+    kefu = await start_kefu(None, slack={**slack_settings(fake_slack, "socket"), "app_token": "xapp-revoked"})
+
+    await fake_slack.wait_for_async("apps.connections.open", count=2, timeout=30)
+
+    assert all(call.response.get("error") == "invalid_auth" for call in fake_slack.calls("apps.connections.open"))
+    assert (await kefu.client.get("/healthz")).status == 200
+    assert fake_slack.socket_connections == 0
+    # slack_sdk's client retries by itself (every ping interval), saying why on kefu's Slack logger
+    assert any(record.name == "kefu.slack" and record.levelname == "ERROR" and "invalid_auth" in record.getMessage()
+               for record in caplog.records)
