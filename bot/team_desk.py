@@ -109,10 +109,9 @@ class TeamDesk:
         values = {"platform": platform, "delivery_id": delivery_id[:255], "received_at": at or utcnow()}
         dialect = sqlite if self.engine.dialect.name == "sqlite" else postgresql
         statement = dialect.insert(table).values(**values).on_conflict_do_nothing(
-            index_elements=["platform", "delivery_id"])
-        with self.engine.begin() as connection:
-            result = connection.execute(statement)
-        return bool(result.rowcount)
+            index_elements=["platform", "delivery_id"]).returning(table.c.id)
+        with self.engine.begin() as connection:  # rowcount is unreliable here on PostgreSQL: ask for the new id
+            return connection.execute(statement).first() is not None
 
     async def first_delivery(self, platform: str, delivery_id: str) -> bool:
         return await asyncio.to_thread(self.first_delivery_sync, platform, delivery_id)

@@ -11,7 +11,7 @@ one). Jobs must be idempotent across replicas (they claim their work in the data
     await runner.stop()
 
 `build_scheduler(settings, engine)` registers kefu's jobs (the SLA watch, metric alerts, the weekly scorecard
-digest; further jobs add themselves there).
+digest, housekeeping; further jobs add themselves there).
 """
 
 from __future__ import annotations
@@ -103,10 +103,12 @@ def build_scheduler(settings: Settings, engine: Engine, clock: Callable[[], date
     """kefu's scheduler with its jobs registered."""
     from scheduler.alerts import AlertEvaluation
     from scheduler.digest import DIGEST_INTERVAL_SECONDS, WeeklyDigest
+    from scheduler.housekeeping import HOUSEKEEPING_INTERVAL_SECONDS, ReceiptPruning
     from scheduler.sla import SlaWatch
 
     runner = SchedulerRunner(clock)
     runner.register_job("sla_watch", settings.sla.watch_interval_seconds, SlaWatch(engine, settings, clock))
     runner.register_job("metric_alerts", settings.alerts.evaluation_interval_seconds, AlertEvaluation(engine, settings))
     runner.register_job("weekly_digest", DIGEST_INTERVAL_SECONDS, WeeklyDigest(engine, settings))
+    runner.register_job("delivery_receipts", HOUSEKEEPING_INTERVAL_SECONDS, ReceiptPruning(engine))
     return runner

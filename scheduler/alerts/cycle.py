@@ -102,7 +102,7 @@ def _summary(session: Session, settings: Settings, rule: AlertRule, alert: Alert
     start = at - window
     if rule.baseline is not None and rule.baseline.seasonality == "weekly":
         baseline = sample_windows(rule, at, settings.timezone)  # what the alert was judged against
-    else:  # one period: for a daily 24 h window the samples themselves, in one query a dimension
+    else:  # one period (for a daily 24 h window, its samples end to end): a query a dimension, not one a sample
         days = rule.baseline.days if rule.baseline is not None else BREAKDOWN_DAYS_FOR_THRESHOLDS
         baseline = [(start - timedelta(days=days), start)]
     filters = {**rule.filters, **dict(alert.details.get("labels", {}))}  # the group's labels are not causes

@@ -86,8 +86,9 @@ def test_evaluate_says_which_seasonality_and_how_many_samples_a_baseline_used(
         add_tickets(engine, [T0 - timedelta(weeks=week, hours=1)], kind="complaint")
     assert main(["--config", str(config), "alerts", "evaluate", "--at", T0.isoformat(), "--dry-run"]) == 0
     out = capsys.readouterr().out
-    # A count: a week without tickets is a zero, so all 12 Fridays of 90 days are samples.
-    assert "complaints (volume): ok value 1; critical > 1.7, warning > 1.4, baseline 0.4 ± 0.5 over 12 weekly " \
+    # A count: a week without tickets is a zero, so all 12 Fridays of 90 days are samples (σ at least 1).
+    assert "complaints (volume): ok value 1; critical > 2.4, warning > 1.4, baseline 0.4 ± 0.5 over 12 weekly " \
            "samples" in out
-    # A rate needs tickets to exist: 5 Fridays had some, 7 are needed.
-    assert "complaint_share (complaint_rate): ok value 100.0%; too little history (5 of 7 weekly samples)" in out
+    # A rate needs tickets: 5 Fridays had some, 7 are needed before the rule judges.
+    assert "complaint_share (complaint_rate): ok value 100.0%; baseline 100.0% ± 0.0% over 5 weekly samples; " \
+           "too little history (5 of 7 weekly samples)" in out
