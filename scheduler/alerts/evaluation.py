@@ -26,10 +26,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import func, select
 from sqlmodel import Session
 
 from bot.metrics import METRICS, MetricRow, compute_metrics, duration_of
 from bot.settings import AlertRule, parse_threshold
+from models.tables import Ticket
 
 LEVELS = ("critical", "warning")  # most severe first: a critical inhibits the warning of the same rule and group
 
@@ -126,7 +128,7 @@ def sample_windows(rule: AlertRule, at: datetime, timezone: str) -> list[tuple[d
 def history(session: Session, rule: AlertRule, at: datetime, timezone: str) -> dict[str, Baseline]:
     """Per group (its key), mean and standard deviation of the metric over the baseline's sample windows."""
     assert rule.baseline is not None
-    windows = sample_windows(rule, at, timezone)
+    windows = recorded_windows(session, sample_windows(rule, at, timezone))
     values: dict[str, list[float]] = {}
     for start, end in windows:
         for key, (_labels, row) in _window_report(session, rule, start, end).items():
@@ -144,6 +146,16 @@ def history(session: Session, rule: AlertRule, at: datetime, timezone: str) -> d
         out[key] = Baseline(mean=mean, std=math.sqrt(variance), samples=len(found),
                             seasonality=rule.baseline.seasonality)
     return out
+
+
+def recorded_windows(session: Session, windows: list[tuple[datetime, datetime]]) -> list[tuple[datetime, datetime]]:
+    """The sample windows that end after kefu's first ticket. Before it (a new install, before `kefu import
+    history`) the past is unknown, not quiet: counting it as zeros would make the first tickets a spike."""
+    first = session.scalar(select(func.min(Ticket.created_at)))
+    if first is None:
+        return []
+    first = first if first.tzinfo is not None else first.replace(tzinfo=UTC)
+    return [(start, end) for start, end in windows if end > first]
 
 
 def sigma_floor(metric: str, baseline: Baseline) -> float:
@@ -199,8 +211,8 @@ def evaluate_rule(session: Session, rule: AlertRule, at: datetime, timezone: str
         else:
             baseline = baselines.get(key)
             if baseline is None and METRICS[rule.metric].unit == "count":  # a group never seen before: zeros
-                baseline = Baseline(mean=0.0, std=0.0, samples=rule.baseline.samples,
-                                    seasonality=rule.baseline.seasonality)
+                covered = recorded_windows(session, sample_windows(rule, at, timezone))
+                baseline = Baseline(mean=0.0, std=0.0, samples=len(covered), seasonality=rule.baseline.seasonality)
             if baseline is None or baseline.samples < rule.baseline.min_history:
                 found = 0 if baseline is None else baseline.samples
                 observations.append(Observation(rule, labels, value, population, None, baseline=baseline,

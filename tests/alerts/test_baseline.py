@@ -46,3 +46,28 @@ def test_a_seasonal_baseline_fires_on_the_true_spike_only(engine: Engine) -> Non
     assert [c.title for c in cards(engine)] == ["🔴 CRITICAL: complaint_spike", "✅ RESOLVED: complaint_spike"]
     # No flat threshold could tell: the spike hour has fewer tickets than an ordinary afternoon hour.
     assert PATTERN[SPIKE_HOUR] + SPIKE < max(PATTERN)
+
+
+def test_a_new_install_has_no_history_yet_so_its_first_tickets_are_not_a_spike(engine: Engine) -> None:
+    settings = settings_with({"name": "volume_spike", "metric": "volume", "window": "24h",
+                              "baseline": {"days": 56, "warning_sigma": 1, "critical_sigma": 2}})
+    add_tickets(engine, [T0 - timedelta(hours=h) for h in (1, 2, 3, 4, 5)])
+
+    [rule] = evaluate_rules(engine, settings, T0).rules
+
+    [group] = rule.groups
+    assert group.state == "ok" and "too little history (0 of 7 weekly samples)" in group.note
+    assert cards(engine) == []
+
+
+def test_once_history_began_a_quiet_past_counts_as_zeros_and_a_burst_fires(engine: Engine) -> None:
+    settings = settings_with({"name": "volume_spike", "metric": "volume", "window": "24h",
+                              "baseline": {"days": 56, "warning_sigma": 1, "critical_sigma": 2}})
+    add_tickets(engine, [T0 - timedelta(days=60)])  # kefu's history starts here; the 8 Thursdays since were quiet
+    add_tickets(engine, [T0 - timedelta(hours=h) for h in (1, 2, 3, 4, 5)])
+
+    [rule] = evaluate_rules(engine, settings, T0).rules
+
+    [group] = rule.groups
+    assert (group.state, group.level) == ("firing", "critical")
+    assert len(cards(engine)) == 1

@@ -82,6 +82,7 @@ baseline = { days = 90 }
 def test_evaluate_says_which_seasonality_and_how_many_samples_a_baseline_used(
         engine: Engine, config: Path, capsys: pytest.CaptureFixture[str]) -> None:
     config.write_text(WEEKLY, encoding="utf-8")
+    add_tickets(engine, [T0 - timedelta(days=120)], kind="faq")  # kefu's history begins before the 90 days
     for week in range(6):  # this Friday and the 5 before it, one complaint each
         add_tickets(engine, [T0 - timedelta(weeks=week, hours=1)], kind="complaint")
     assert main(["--config", str(config), "alerts", "evaluate", "--at", T0.isoformat(), "--dry-run"]) == 0
