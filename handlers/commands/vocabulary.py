@@ -119,7 +119,8 @@ ALERT_SUBCOMMANDS: Final[dict[str, str]] = {
 }
 
 # Labels a silence may match on (besides the rule itself), with the same aliases as the dimensions.
-MATCHER_LABELS: Final[tuple[str, ...]] = ("channel", "intent", "region", "marketplace", "severity", "language", "group")
+MATCHER_LABELS: Final[tuple[str, ...]] = ("channel", "intent", "region", "marketplace", "severity", "language", "sku",
+                                          "kind", "agent", "group")  # every label a rule can group by (DIMENSIONS)
 MATCHER_LABEL_ALIASES: Final[dict[str, str]] = {
     **{alias: dim for alias, dim in DIMENSION_ALIASES.items() if dim in MATCHER_LABELS},
     "severity": "severity",

@@ -130,6 +130,10 @@ GOOD = [
         AlertsSilenceCommand("frt", {}, timedelta(minutes=30), "deploy in progress"),
     ),
     ("/silence frt 2h", AlertsSilenceCommand("frt", {}, timedelta(hours=2), None)),
+    (  # every label a rule can group by can be silenced
+        "/alerts silence refund_spike sku=A-123 kind=complaint 2h recall",
+        AlertsSilenceCommand("refund_spike", {"sku": "A-123", "kind": "complaint"}, timedelta(hours=2), "recall"),
+    ),
     ("告警 静默 frt 2小时 大促期间", AlertsSilenceCommand("frt", {}, timedelta(hours=2), "大促期间")),
     ("告警 静默 frt 渠道=微信 30分钟", AlertsSilenceCommand("frt", {"channel": "微信"}, timedelta(minutes=30), None)),
     ("/alerts unsilence 12", AlertsUnsilenceCommand(12)),
