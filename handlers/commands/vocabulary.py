@@ -122,6 +122,7 @@ ALERT_SUBCOMMANDS: Final[dict[str, str]] = {
 MATCHER_LABELS: Final[tuple[str, ...]] = ("channel", "intent", "region", "marketplace", "severity", "language", "sku",
                                           "kind", "agent", "group")  # every label a rule can group by (DIMENSIONS)
 MATCHER_LABEL_ALIASES: Final[dict[str, str]] = {
+    **{label: label for label in MATCHER_LABELS},
     **{alias: dim for alias, dim in DIMENSION_ALIASES.items() if dim in MATCHER_LABELS},
     "severity": "severity",
     "sev": "severity",
