@@ -211,8 +211,8 @@ class SlackListeners:
                           replace_original=False)
             return
         if ticket.status == "resolved":
-            await respond(text=f"Ticket #{ticket_id} is resolved: reopen it by answering the customer from "
-                               "another channel, or see /ticket {ticket_id}.", response_type="ephemeral",
+            await respond(text=f"Ticket #{ticket_id} is resolved: there is nothing to send or correct on it any "
+                               f"more. Its history: /ticket {ticket_id}.", response_type="ephemeral",
                           replace_original=False)
             return
         metadata = {"channel": channel}
