@@ -273,9 +273,14 @@ async def test_a_stale_card_and_an_unknown_button_get_a_clear_private_explanatio
     unknown = await driver.block_action("someone_elses_button", "x", user_id="U0AGENT2", channel_id=TRIAGE,
                                         message_ts=card.ts)
 
+    form = await driver.block_action("kefu:edit", json.dumps({"ticket": answer["ticket_id"]}), user_id="U0AGENT2",
+                                     channel_id=TRIAGE, message_ts=card.ts)
+
     [stale_answer] = await fake_slack.wait_for_response_async(stale.response_url)
     [unknown_answer] = await fake_slack.wait_for_response_async(unknown.response_url)
+    [form_answer] = await fake_slack.wait_for_response_async(form.response_url)
     assert stale_answer["response_type"] == "ephemeral" and "resolved" in stale_answer["text"]
+    assert f"Ticket #{answer['ticket_id']} is resolved" in form_answer["text"] and not fake_slack.calls("views.open")
     assert unknown_answer["response_type"] == "ephemeral" and "does not know the button" in unknown_answer["text"]
 
 
