@@ -1,0 +1,200 @@
+"""What kefu does when WeCom calls its callback URL (`/wecom/callback`).
+
+GET is WeCom's URL check: the signed, encrypted `echostr` is verified and answered decrypted. POST carries an
+encrypted message or event: it is verified and decrypted with wechatpy's `WeChatCrypto` (a bad signature or a
+message for another corp is refused with 403 and nothing is done), answered at once with an empty 200 (WeCom
+waits 5 s, then retries up to three times), and handled afterwards, once per MsgId or event
+(`TeamDesk.first_delivery`):
+- a text message starting with "/" is a command, answered to its sender as a markdown app message (a chart as a
+  link to kefu's server);
+- `template_card_event` (a button on a card; parsed here, wechatpy 1.8 does not know it) becomes an `Action` on
+  the ticket or an `AlertAction` on the alert its task id names, and its result is told to the presser; the
+  click's response code is kept for the card's update.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import binascii
+import logging
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+import xmltodict
+from aiohttp import web
+from wechatpy.enterprise.crypto import WeChatCrypto
+from wechatpy.enterprise.exceptions import InvalidCorpIdException
+from wechatpy.exceptions import InvalidSignatureException
+
+from adapters.wecom.cards import APP_MARKDOWN_BYTES, cut_bytes, parse_button_key, parse_task_id
+from adapters.wecom.client import WeComApi, send_error
+from adapters.wecom.sender import CHANNEL, WeComCardSender
+from adapters.wecom.texts import Language, text
+from bot.messages import Action, AlertAction, CommandRequest
+from bot.outbox import SendError
+from bot.team_channel import Capabilities
+from bot.team_desk import TeamDesk
+
+if TYPE_CHECKING:
+    from handlers.actions import ActionResult
+    from handlers.commands import Actor
+    from handlers.commands.answers import CommandAnswer
+
+log = logging.getLogger("kefu.wecom")
+
+
+class WeComCore(Protocol):
+    """What the WeCom callback needs of kefu (bot.app.Kefu provides it)."""
+
+    desk: TeamDesk
+
+    async def handle_action(self, action: Action) -> ActionResult: ...
+
+    async def handle_alert_action(self, action: AlertAction) -> ActionResult: ...
+
+    async def handle_command(self, request: CommandRequest, actor: Actor,
+                             capabilities: object | None = None) -> CommandAnswer: ...
+
+    def chart_link(self, path: Path) -> str | None: ...
+
+
+def delivery_id(message: dict[str, Any]) -> str:
+    """What makes a callback unique across WeCom's retries: the MsgId of a message, the event's fields else."""
+    if message.get("MsgId"):
+        return f"msg:{message['MsgId']}"
+    parts = [message.get(key) or "" for key in ("FromUserName", "CreateTime", "Event", "TaskId", "EventKey",
+                                                 "ResponseCode")]
+    return "event:" + ":".join(str(part) for part in parts)
+
+
+class WeComCallback:
+    """The callback URL's handlers; `api` answers users, `sender` keeps click response codes."""
+
+    def __init__(self, core: WeComCore, crypto: WeChatCrypto, api: WeComApi, sender: WeComCardSender, *,
+                 agent_id: int, language: Language, capabilities: Capabilities) -> None:
+        self.core = core
+        self.crypto = crypto
+        self.api = api
+        self.sender = sender
+        self.agent_id = agent_id
+        self.language = language
+        self.capabilities = capabilities
+        self._work: set[asyncio.Task[None]] = set()
+
+    async def verify(self, request: web.Request) -> web.Response:
+        query = request.query
+        try:
+            echo = self.crypto.check_signature(query.get("msg_signature", ""), query.get("timestamp", ""),
+                                               query.get("nonce", ""), query.get("echostr", ""))
+        except (InvalidSignatureException, InvalidCorpIdException):
+            log.warning("WeCom URL check refused: bad msg_signature or another corp's echostr")
+            return web.Response(status=403, text="bad signature")
+        except (ValueError, binascii.Error, IndexError):
+            return web.Response(status=400, text="echostr is not a WeCom-encrypted value")
+        return web.Response(text=echo, content_type="text/plain")
+
+    async def receive(self, request: web.Request) -> web.Response:
+        body = await request.read()
+        query = request.query
+        try:
+            plain = self.crypto.decrypt_message(body.decode("utf-8"), query.get("msg_signature", ""),
+                                                query.get("timestamp", ""), query.get("nonce", ""))
+        except (InvalidSignatureException, InvalidCorpIdException):
+            log.warning("WeCom callback refused: bad msg_signature or a message for another corp")
+            return web.Response(status=403, text="bad signature")
+        except Exception as exc:  # not XML, no <Encrypt>, not base64, bad padding: not WeCom's
+            log.warning("WeCom callback refused: %s", type(exc).__name__)
+            return web.Response(status=400, text="not a WeCom-encrypted callback")
+        try:
+            message = xmltodict.parse(plain)["xml"]
+        except Exception:
+            return web.Response(status=400, text="the decrypted callback is not WeCom's XML")
+        if not isinstance(message, dict):
+            return web.Response(status=400, text="the decrypted callback is not WeCom's XML")
+        task = asyncio.create_task(self._handle(message), name="kefu-wecom-callback")
+        self._work.add(task)
+        task.add_done_callback(self._work.discard)
+        return web.Response(text="")  # at once: WeCom retries after 5 s
+
+    async def close(self) -> None:
+        """Let callbacks being handled finish (they were acknowledged to WeCom)."""
+        if self._work:
+            await asyncio.gather(*self._work, return_exceptions=True)
+
+    async def _handle(self, message: dict[str, Any]) -> None:
+        try:
+            kind, event = message.get("MsgType"), message.get("Event")
+            if kind == "text":
+                handler = self._on_text
+            elif kind == "event" and event == "template_card_event":
+                handler = self._on_button
+            else:
+                return
+            if not await self.core.desk.first_delivery(CHANNEL, delivery_id(message)):
+                log.info("WeCom redelivered %s: already handled", delivery_id(message))
+                return
+            await handler(message)
+        except Exception:
+            log.exception("WeCom callback %s failed", delivery_id(message))
+
+    # ---- commands ------------------------------------------------------------------------------------------
+
+    async def _on_text(self, message: dict[str, Any]) -> None:
+        user = str(message.get("FromUserName") or "")
+        content = str(message.get("Content") or "").strip()
+        if not user:
+            return
+        if not content.startswith("/"):
+            await self.tell(user, text(self.language, "commands_only"))
+            return
+        try:
+            actor = await self.core.desk.actor_for(CHANNEL, user, user)
+            answer = await self.core.handle_command(CommandRequest(text=content, platform=CHANNEL, actor_id=user),
+                                                    actor, self.capabilities)
+        except Exception:
+            log.exception("command %r failed", content)
+            await self.tell(user, text(self.language, "internal_error"))
+            return
+        reply = answer.text
+        if answer.chart is not None:
+            link = self.core.chart_link(answer.chart)
+            note = text(self.language, "chart_link", link=link) if link else \
+                text(self.language, "chart_saved", path=answer.chart)
+            reply = f"{reply}\n\n{note}"
+        await self.tell(user, reply)
+
+    # ---- buttons -------------------------------------------------------------------------------------------
+
+    async def _on_button(self, message: dict[str, Any]) -> None:
+        user = str(message.get("FromUserName") or "")
+        task = str(message.get("TaskId") or "")
+        code = message.get("ResponseCode")
+        if code:
+            self.sender.remember_code(task, str(code))
+        pressed = parse_button_key(str(message.get("EventKey") or ""))
+        ids = parse_task_id(task)
+        if pressed is None or not ids:
+            await self.tell(user, text(self.language, "unknown_button"))
+            return
+        name, suggestion = pressed
+        if "alert" in ids:
+            result = await self.core.handle_alert_action(AlertAction(name, ids["alert"], CHANNEL, user, user))
+        elif name.startswith("alert_"):
+            await self.tell(user, text(self.language, "unknown_button"))
+            return
+        else:
+            values = {"suggestion_id": str(suggestion)} if suggestion is not None else {}
+            result = await self.core.handle_action(Action(name, ids["ticket"], CHANNEL, user, values, user))
+        await self.tell(user, result.message)
+
+    # ---- answers -------------------------------------------------------------------------------------------
+
+    async def tell(self, user: str, content: str) -> None:
+        """A markdown app message to one user (answers are not kept in the outbox: a lost one is asked again)."""
+        body = {"touser": user, "agentid": self.agent_id, "msgtype": "markdown",
+                "markdown": {"content": cut_bytes(content, APP_MARKDOWN_BYTES)}}
+        try:
+            await self.api.post("message/send", body)
+        except Exception as exc:
+            error: SendError = send_error(exc, "the answer (message/send)")
+            log.warning("could not answer %s on WeCom: %s", user, error)

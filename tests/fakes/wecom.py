@@ -1,0 +1,364 @@
+"""A fake WeCom (企业微信) API on 127.0.0.1, for driving kefu's WeCom adapter with the real wechatpy client.
+
+Endpoints (under /cgi-bin/), as protocols.md §3 describes them:
+- `GET gettoken?corpid&corpsecret` → access_token; 40013 (unknown corp id), 40001 (wrong secret);
+- `POST message/send?access_token=` (markdown, textcard, text, template_card of card_type button_interaction or
+  text_notice, shapes validated) → msgid and, for a button card, a response_code;
+- `POST message/update_template_card` (spends a response code: each is good for one update);
+- `POST webhook/send?key=` group robots, 20 messages a minute per key → 45009, an unknown key → 93000.
+Every API call checks the token: 41001 (missing), 40014 (not issued), 42001 (expired with `expire_tokens`).
+Faults are scripted per endpoint with `fail(endpoint, errcode, times)` (45009, -1, ...). Bodies are parsed as JSON
+whatever the Content-Type (wechatpy sends none). A malformed body or card answers 40058 (invalid parameter) with
+the reason in errmsg; WeCom's own code for a spent response code was not verified and is faked as 40058 too.
+
+It runs an aiohttp server in its own thread and loop, so it answers whether the caller is sync (wechatpy) or
+async. The driver acting as WeCom toward kefu (encrypted callbacks) is tests/fakes/wecom_driver.py.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import re
+import threading
+import time
+import uuid
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import Any, TypeVar
+
+from aiohttp import web
+
+T = TypeVar("T")
+TASK_ID = re.compile(r"[A-Za-z0-9_\-@]{1,128}")
+ROBOT_LIMIT_PER_MINUTE = 20
+
+
+@dataclass(frozen=True)
+class WeComCall:
+    endpoint: str
+    query: dict[str, str]
+    body: Any
+    response: dict[str, Any]
+    at: float
+
+    @property
+    def errcode(self) -> int:
+        return int(self.response.get("errcode", 0))
+
+
+@dataclass
+class SentCard:
+    """A template card as WeCom shows it: its latest version and every update."""
+
+    task_id: str
+    touser: str
+    toparty: str
+    card: dict[str, Any]
+    msgid: str
+    versions: list[dict[str, Any]] = field(default_factory=list)
+
+
+class BadRequest(Exception):
+    pass
+
+
+class FakeWeCom:
+    def __init__(self, *, corp_id: str = "wwkefu0123456789", secret: str = "kefu-app-secret",
+                 agent_id: int = 1000002, robot_keys: tuple[str, ...] = ("robot-key-alerts-0001",)) -> None:
+        self.corp_id = corp_id
+        self.secret = secret
+        self.agent_id = agent_id
+        self.robot_keys = set(robot_keys)
+        self._lock = threading.RLock()
+        self._tokens: dict[str, bool] = {}  # token → still valid
+        self._codes: dict[str, str] = {}  # unspent response code → task id
+        self._calls: list[WeComCall] = []
+        self._faults: dict[str, deque[int]] = {}
+        self._robot_sent: dict[str, deque[float]] = {}
+        self.cards: dict[str, SentCard] = {}
+        self.messages: list[dict[str, Any]] = []  # every accepted message/send body
+        self.robot_messages: list[dict[str, Any]] = []  # every accepted webhook/send: {"key", "body"}
+        self._msgids = itertools.count(1)
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._runner: web.AppRunner | None = None
+        self.port = 0
+
+    @property
+    def api_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/cgi-bin/"
+
+    # ---- lifecycle ---------------------------------------------------------------------------------------------
+
+    def start(self) -> FakeWeCom:
+        loop = asyncio.new_event_loop()
+        ready = threading.Event()
+
+        def serve() -> None:
+            asyncio.set_event_loop(loop)
+            loop.run_until_complete(self._serve())
+            ready.set()
+            loop.run_forever()
+            if self._runner is not None:
+                loop.run_until_complete(self._runner.cleanup())
+            loop.close()
+
+        self._loop = loop
+        self._thread = threading.Thread(target=serve, name="fake-wecom", daemon=True)
+        self._thread.start()
+        if not ready.wait(10):
+            raise RuntimeError("FakeWeCom did not start")
+        return self
+
+    def stop(self) -> None:
+        if self._thread is not None and self._loop is not None:
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._thread.join(10)
+            self._thread = None
+
+    def __enter__(self) -> FakeWeCom:
+        return self.start()
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
+                 traceback: TracebackType | None) -> None:
+        self.stop()
+
+    async def _serve(self) -> None:
+        app = web.Application()
+        app.router.add_get("/cgi-bin/gettoken", self._gettoken)
+        app.router.add_post("/cgi-bin/webhook/send", self._webhook)
+        app.router.add_post("/cgi-bin/{endpoint:.+}", self._api)
+        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        self.port = self._runner.addresses[0][1]
+
+    # ---- scripting ---------------------------------------------------------------------------------------------
+
+    def fail(self, endpoint: str, errcode: int, times: int = 1) -> None:
+        """The next `times` calls of `endpoint` ("message/send", "gettoken", "webhook/send") answer `errcode`."""
+        with self._lock:
+            self._faults.setdefault(endpoint, deque()).extend([errcode] * times)
+
+    def expire_tokens(self) -> None:
+        with self._lock:
+            self._tokens = dict.fromkeys(self._tokens, False)
+
+    def forget_tokens(self) -> None:
+        """Tokens issued so far become unknown (40014), as after a secret reset."""
+        with self._lock:
+            self._tokens.clear()
+
+    def click_code(self, task_id: str) -> str:
+        """A fresh response code, as WeCom puts in a click's callback on the card `task_id`."""
+        code = "rc-" + uuid.uuid4().hex
+        with self._lock:
+            self._codes[code] = task_id
+        return code
+
+    def calls(self, endpoint: str | None = None) -> list[WeComCall]:
+        with self._lock:
+            return [c for c in self._calls if endpoint is None or c.endpoint == endpoint]
+
+    def card_for_ticket(self, ticket_id: int) -> SentCard | None:
+        with self._lock:
+            return next((c for c in self.cards.values() if c.task_id.startswith(f"kefu-t{ticket_id}-")), None)
+
+    def markdown_to(self, user: str) -> list[str]:
+        with self._lock:
+            return [m["markdown"]["content"] for m in self.messages
+                    if m.get("msgtype") == "markdown" and user in str(m.get("touser", "")).split("|")]
+
+    async def wait_for_async(self, probe: Callable[[], T | None], what: str, timeout: float = 30.0) -> T:
+        deadline = time.monotonic() + timeout
+        while True:
+            found = probe()
+            if found:
+                return found
+            if time.monotonic() > deadline:
+                raise AssertionError(f"timed out after {timeout:g} s waiting for {what}; calls: "
+                                     f"{[(c.endpoint, c.errcode) for c in self.calls()]}")
+            await asyncio.sleep(0.02)
+
+    # ---- handlers ----------------------------------------------------------------------------------------------
+
+    def _record(self, endpoint: str, request: web.Request, body: Any, response: dict[str, Any]) -> web.Response:
+        with self._lock:
+            self._calls.append(WeComCall(endpoint, dict(request.query), body, response, time.time()))
+        return web.json_response(response)
+
+    def _fault(self, endpoint: str) -> int | None:
+        with self._lock:
+            faults = self._faults.get(endpoint)
+            return faults.popleft() if faults else None
+
+    async def _gettoken(self, request: web.Request) -> web.Response:
+        fault = self._fault("gettoken")
+        if fault is not None:
+            return self._record("gettoken", request, None, {"errcode": fault, "errmsg": "scripted fault"})
+        if request.query.get("corpid") != self.corp_id:
+            return self._record("gettoken", request, None, {"errcode": 40013, "errmsg": "invalid corpid"})
+        if request.query.get("corpsecret") != self.secret:
+            return self._record("gettoken", request, None, {"errcode": 40001, "errmsg": "invalid credential"})
+        token = "tok-" + uuid.uuid4().hex
+        with self._lock:
+            self._tokens[token] = True
+        return self._record("gettoken", request, None, {"errcode": 0, "errmsg": "ok", "access_token": token,
+                                                        "expires_in": 7200})
+
+    def _token_error(self, request: web.Request) -> dict[str, Any] | None:
+        token = request.query.get("access_token")
+        with self._lock:
+            valid = self._tokens.get(token or "")
+        if not token:
+            return {"errcode": 41001, "errmsg": "access_token missing"}
+        if valid is None:
+            return {"errcode": 40014, "errmsg": "invalid access_token"}
+        if not valid:
+            return {"errcode": 42001, "errmsg": "access_token expired"}
+        return None
+
+    async def _api(self, request: web.Request) -> web.Response:
+        endpoint = request.match_info["endpoint"]
+        raw = await request.read()
+        try:
+            body = json.loads(raw.decode("utf-8")) if raw else {}
+        except ValueError:
+            return self._record(endpoint, request, raw, {"errcode": 47001, "errmsg": "data format error"})
+        error = self._token_error(request)
+        if error is not None:
+            return self._record(endpoint, request, body, error)
+        fault = self._fault(endpoint)
+        if fault is not None:
+            return self._record(endpoint, request, body, {"errcode": fault, "errmsg": "scripted fault"})
+        try:
+            if endpoint == "message/send":
+                response = self._send(body)
+            elif endpoint == "message/update_template_card":
+                response = self._update(body)
+            else:
+                response = {"errcode": 404, "errmsg": f"the fake has no {endpoint}"}
+        except BadRequest as exc:
+            response = {"errcode": 40058, "errmsg": f"invalid parameter: {exc}"}
+        return self._record(endpoint, request, body, response)
+
+    def _check_card(self, card: Any) -> None:
+        if not isinstance(card, dict):
+            raise BadRequest("template_card must be an object")
+        kind = card.get("card_type")
+        if kind not in ("button_interaction", "text_notice"):
+            raise BadRequest(f"card_type {kind!r} is not button_interaction or text_notice")
+        title = (card.get("main_title") or {}).get("title")
+        if not isinstance(title, str) or not title:
+            raise BadRequest("main_title.title is required")
+        if not TASK_ID.fullmatch(str(card.get("task_id", ""))) and kind == "button_interaction":
+            raise BadRequest(f"task_id {card.get('task_id')!r}: 1-128 of letters, digits, _-@")
+        lines = card.get("horizontal_content_list", [])
+        if len(lines) > 6 or any(not line.get("keyname") for line in lines):
+            raise BadRequest("horizontal_content_list: at most 6 lines, each with a keyname")
+        if kind == "button_interaction":
+            buttons = card.get("button_list") or []
+            if not 1 <= len(buttons) <= 6:
+                raise BadRequest("button_list: 1 to 6 buttons")
+            keys = [b.get("key") for b in buttons]
+            if any(not b.get("text") or not isinstance(b.get("key"), str) or len(b["key"]) > 1024 for b in buttons) \
+                    or len(set(keys)) != len(keys):
+                raise BadRequest("button_list: each button has a text and a unique key of at most 1024 bytes")
+        elif not card.get("card_action"):
+            raise BadRequest("text_notice needs card_action")
+
+    def _send(self, body: dict[str, Any]) -> dict[str, Any]:
+        if body.get("agentid") != self.agent_id:
+            return {"errcode": 40056, "errmsg": "invalid agentid"}
+        if not body.get("touser") and not body.get("toparty") and not body.get("totag"):
+            raise BadRequest("touser, toparty and totag are all empty")
+        kind = body.get("msgtype")
+        msgid = f"msg-{next(self._msgids)}"
+        response: dict[str, Any] = {"errcode": 0, "errmsg": "ok", "invaliduser": "", "invalidparty": "",
+                                    "invalidtag": "", "unlicenseduser": "", "msgid": msgid}
+        if kind == "markdown":
+            content = (body.get("markdown") or {}).get("content")
+            if not content or len(content.encode()) > 2048:
+                raise BadRequest("markdown.content: 1 to 2048 bytes")
+        elif kind == "textcard":
+            card = body.get("textcard") or {}
+            if not all(card.get(key) for key in ("title", "description", "url")):
+                raise BadRequest("textcard needs title, description and url")
+        elif kind == "text":
+            if not (body.get("text") or {}).get("content"):
+                raise BadRequest("text.content is required")
+        elif kind == "template_card":
+            card = body.get("template_card")
+            self._check_card(card)
+            task = card["task_id"]
+            with self._lock:
+                if task in self.cards:
+                    raise BadRequest(f"task_id {task!r} was used before")
+                self.cards[task] = SentCard(task, str(body.get("touser", "")), str(body.get("toparty", "")),
+                                            card, msgid, [card])
+                if card["card_type"] == "button_interaction":
+                    code = "rc-" + uuid.uuid4().hex
+                    self._codes[code] = task
+                    response["response_code"] = code
+        else:
+            raise BadRequest(f"msgtype {kind!r} is not faked")
+        with self._lock:
+            self.messages.append(body)
+        return response
+
+    def _update(self, body: dict[str, Any]) -> dict[str, Any]:
+        if body.get("agentid") != self.agent_id:
+            return {"errcode": 40056, "errmsg": "invalid agentid"}
+        code = body.get("response_code")
+        with self._lock:
+            task = self._codes.pop(str(code), None)
+        if task is None:
+            raise BadRequest("response_code unknown or spent")
+        if not (body.get("userids") or body.get("partyids") or body.get("tagids") or body.get("atall")):
+            raise BadRequest("no userids, partyids, tagids or atall")
+        card = body.get("template_card")
+        with self._lock:
+            sent = self.cards[task]
+            if card is not None:
+                self._check_card(card)
+                sent.card = card
+            elif (body.get("button") or {}).get("replace_name"):
+                sent.card = {**sent.card, "replace_text": body["button"]["replace_name"]}
+            else:
+                raise BadRequest("template_card or button.replace_name is required")
+            sent.versions.append(sent.card)
+        return {"errcode": 0, "errmsg": "ok"}
+
+    async def _webhook(self, request: web.Request) -> web.Response:
+        raw = await request.read()
+        try:
+            body = json.loads(raw.decode("utf-8"))
+        except ValueError:
+            return self._record("webhook/send", request, raw, {"errcode": 40008, "errmsg": "invalid message type"})
+        key = request.query.get("key", "")
+        fault = self._fault("webhook/send")
+        if fault is not None:
+            return self._record("webhook/send", request, body, {"errcode": fault, "errmsg": "scripted fault"})
+        if key not in self.robot_keys:
+            return self._record("webhook/send", request, body, {"errcode": 93000, "errmsg": "invalid webhook url"})
+        now = time.monotonic()
+        with self._lock:
+            sent = self._robot_sent.setdefault(key, deque())
+            while sent and now - sent[0] >= 60:
+                sent.popleft()
+            if len(sent) >= ROBOT_LIMIT_PER_MINUTE:
+                return self._record("webhook/send", request, body, {
+                    "errcode": 45009, "errmsg": "api freq out of limit"})
+            kind = body.get("msgtype")
+            content = (body.get(kind) or {}).get("content") if isinstance(body.get(kind), dict) else None
+            if kind not in ("text", "markdown") or not content or len(content.encode()) > 4096:
+                return self._record("webhook/send", request, body, {
+                    "errcode": 40008, "errmsg": "text or markdown with content of at most 4096 bytes"})
+            sent.append(now)
+            self.robot_messages.append({"key": key, "body": body})
+        return self._record("webhook/send", request, body, {"errcode": 0, "errmsg": "ok"})
