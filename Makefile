@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 PIP    := $(BIN)/python -m pip
 PIPFLAGS := --disable-pip-version-check -q -c constraints.txt
 
-.PHONY: install install-dev run test lint bench clean
+.PHONY: install install-dev browser run test lint bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -22,7 +22,13 @@ $(VENV)/.installed-dev: $(BIN)/python pyproject.toml constraints.txt
 
 install: $(VENV)/.installed
 
-install-dev: $(VENV)/.installed-dev
+install-dev: $(VENV)/.installed-dev browser
+
+# Debian's chromium for the console's browser tests (Playwright drives it); they are skipped where it cannot be had.
+browser:
+	@command -v chromium >/dev/null 2>&1 || { (DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium || \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium)) >/dev/null 2>&1 || \
+	  echo "chromium could not be installed: the console's browser tests will be skipped"; }
 
 run: install
 	$(BIN)/kefu db upgrade

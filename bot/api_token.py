@@ -34,7 +34,9 @@ class ApiCredentials:
         return value
 
 
-def _read_or_create_token(path: Path) -> str:
+def read_or_create_secret_file(path: Path) -> str:
+    """The secret kept in `path` (mode 0600), generated there on first use; shared by every secret kefu makes for
+    itself (the API token, the console's session key)."""
     if path.exists():
         token = path.read_text(encoding="utf-8").strip()
         if token:
@@ -60,7 +62,7 @@ def resolve_api_credentials(settings: Settings) -> ApiCredentials:
         return ApiCredentials(token=token or None, secret=secret or None)
     path = Path(settings.var_dir) / TOKEN_FILE_NAME
     existed = path.exists()
-    token = _read_or_create_token(path)
+    token = read_or_create_secret_file(path)
     log.info(
         "inbound API token %s %s (set KEFU_API_TOKEN or KEFU_API_SECRET to choose your own)",
         "read from" if existed else "generated and saved in",

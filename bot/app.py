@@ -32,7 +32,7 @@ from bot.api_token import ApiCredentials, resolve_api_credentials
 from bot.logs import accept_request_id, request_id_var
 from bot.outbox import OutboxSender, OutboxWorker
 from bot.pipeline import Classifier, Pipeline, Templates
-from bot.settings import Settings
+from bot.settings import PLATFORM_SECTIONS, Settings
 from bot.team_channel import TeamChannel
 from bot.team_desk import TeamDesk
 from models.db import redacted_url
@@ -152,7 +152,8 @@ class Kefu:
             except (OSError, ValueError) as exc:
                 raise StartupError(f"cannot load reply templates: {exc}") from None
         self.credentials = resolve_api_credentials(self.settings)
-        self.desk = TeamDesk(self.engine, managers={"slack": self.settings.platform_managers("slack")})
+        self.desk = TeamDesk(self.engine, managers={platform: self.settings.platform_managers(platform)
+                                                    for platform in PLATFORM_SECTIONS})
 
     def _senders(self) -> dict[str, OutboxSender]:
         from adapters.webhook.callback import WebhookCallbackSender
@@ -179,11 +180,19 @@ class Kefu:
         """The console (always) and every team messenger configured in settings."""
         from adapters.webchat.console import ConsoleTeamChannel
 
-        channels: list[TeamChannel] = [ConsoleTeamChannel()]
+        channels: list[TeamChannel] = [ConsoleTeamChannel(self)]
         if self.settings.slack.enabled:
             from adapters.slack import SlackTeamChannel
 
             channels.append(SlackTeamChannel(self.settings.slack, self, timezone=self.settings.timezone))
+        if self.settings.dingtalk.enabled:
+            from adapters.dingtalk import DingTalkTeamChannel
+
+            channels.append(DingTalkTeamChannel(self.settings.dingtalk, self))
+        if self.settings.wecom.enabled:
+            from adapters.wecom import WeComTeamChannel
+
+            channels.append(WeComTeamChannel(self.settings.wecom, self, timezone=self.settings.timezone))
         return channels
 
     def translator(self) -> Translator | None:

@@ -344,6 +344,170 @@ class SlackSettings(_Section):
         return self
 
 
+class WeComSettings(_Section):
+    """WeCom (企业微信) as a team channel (adapters/wecom): a self-built app sends cards as app messages to
+    `to_user` / `to_party` (a route's target can name others: "user:a|b", "party:2", or "robot:<name>" for one of
+    `robots`, group robot webhook keys by name, for alert-only group chats). On when corp_id, agent_id and secret
+    are set; the callback URL (GET/POST /wecom/callback) needs `token` and the 43-character `aes_key`. `managers`
+    are WeCom user ids with the manager role; `language` is that of kefu's own texts on WeCom (zh-CN by default).
+    Flat environment names work: KEFU_WECOM_CORP_ID, KEFU_WECOM_ROBOTS="alerts=KEY,ops=KEY2"."""
+
+    corp_id: str | None = Field(default=None, max_length=64)
+    agent_id: int | None = Field(default=None, ge=1)
+    secret: SecretStr | None = None
+    token: SecretStr | None = None
+    aes_key: SecretStr | None = None
+    api_url: str = "https://qyapi.weixin.qq.com/cgi-bin/"
+    to_user: str = Field(default="", max_length=2000)
+    to_party: str = Field(default="", max_length=500)
+    managers: list[str] = Field(default_factory=list)
+    robots: dict[str, SecretStr] = Field(default_factory=dict)
+    robot_messages_per_minute: int = Field(default=20, ge=1, le=20)
+    language: Literal["zh", "en"] = "zh"
+    request_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.corp_id) and self.agent_id is not None and self.secret is not None \
+            and bool(self.secret.get_secret_value())
+
+    @field_validator("api_url")
+    @classmethod
+    def _wecom_api_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("an http:// or https:// URL such as 'https://qyapi.weixin.qq.com/cgi-bin/'")
+        return value if value.endswith("/") else value + "/"
+
+    @field_validator("robots", mode="before")
+    @classmethod
+    def _robot_pairs(cls, value: Any) -> Any:
+        if not isinstance(value, str):  # KEFU_WECOM_ROBOTS="alerts=KEY,ops=KEY2"
+            return value
+        robots: dict[str, str] = {}
+        for part in filter(None, (piece.strip() for piece in value.split(","))):
+            name, sep, key = part.partition("=")
+            if not sep or not name.strip() or not key.strip():
+                raise ValueError(f"name=key pairs separated by commas, like 'alerts=KEY', got {part!r}")
+            robots[name.strip()] = key.strip()
+        return robots
+
+    @field_validator("robots")
+    @classmethod
+    def _robot_names(cls, value: dict[str, SecretStr]) -> dict[str, SecretStr]:
+        for name, key in value.items():
+            if not re.fullmatch(r"[A-Za-z0-9_.-]{1,64}", name):
+                raise ValueError(f"robot names of letters, digits, '_', '.', '-', got {name!r}")
+            if not re.fullmatch(r"[A-Za-z0-9-]{8,128}", key.get_secret_value()):
+                raise ValueError(f"the key of robot {name!r}: the key=... part of the robot's webhook address")
+        return value
+
+    @field_validator("managers")
+    @classmethod
+    def _wecom_user_ids(cls, value: list[str]) -> list[str]:
+        for user in value:
+            if not re.fullmatch(r"[A-Za-z0-9_.@-]{1,64}", user):
+                raise ValueError(f"WeCom user ids (账号) such as 'zhangsan', got {user!r}")
+        return value
+
+    @model_validator(mode="after")
+    def _callback_complete(self) -> WeComSettings:
+        if not self.enabled:
+            return self
+        if self.token is None or not re.fullmatch(r"[A-Za-z0-9]{3,32}", self.token.get_secret_value()):
+            raise ValueError("@token: the callback Token of the app's API receiving settings (3-32 letters/digits)")
+        if self.aes_key is None or not re.fullmatch(r"[A-Za-z0-9]{43}", self.aes_key.get_secret_value()):
+            raise ValueError("@aes_key: the app's EncodingAESKey, 43 letters and digits")
+        if not self.to_user and not self.to_party:
+            raise ValueError("@to_user: who gets the cards: WeCom user ids joined by '|' (or '@all'), or set "
+                             "to_party")
+        return self
+
+
+class DingTalkRobot(_Section):
+    """A DingTalk custom group robot (自定义机器人) for an alert-only group: its webhook address (with the
+    access_token) and, when the robot is set to 加签, its secret (starting with "SEC")."""
+
+    url: str
+    secret: SecretStr | None = None
+
+    @field_validator("url")
+    @classmethod
+    def _webhook_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")) or "access_token=" not in value:
+            raise ValueError("the robot's webhook address, like 'https://oapi.dingtalk.com/robot/send?"
+                             "access_token=…'")
+        return value
+
+
+class DingTalkSettings(_Section):
+    """DingTalk (钉钉) as a team channel (adapters/dingtalk): an internal app's robot in Stream mode takes
+    @-mentions, 1:1 messages and text actions, and posts cards to `open_conversation_id` (the group that gets
+    whatever is routed to "dingtalk" without a target; a route's target names another group's
+    openConversationId, or "robot:<name>" for one of `robots`, custom group robots for alert-only groups).
+    On when client_id (AppKey) and client_secret (AppSecret) are set; `robot_code` defaults to the AppKey.
+    `api_url` is the OpenAPI and stream gateway base. `managers` are DingTalk user ids (staffIds) with the
+    manager role; `language` is that of kefu's own texts on DingTalk (zh-CN by default). Flat environment names
+    work: KEFU_DINGTALK_CLIENT_ID, KEFU_DINGTALK_ROBOTS="alerts=https://oapi.dingtalk.com/robot/send?access_token=…|SEC…"."""
+
+    client_id: str | None = Field(default=None, max_length=128)
+    client_secret: SecretStr | None = None
+    robot_code: str | None = Field(default=None, max_length=128)
+    api_url: str = "https://api.dingtalk.com"
+    open_conversation_id: str | None = Field(default=None, max_length=255)
+    managers: list[str] = Field(default_factory=list)
+    robots: dict[str, DingTalkRobot] = Field(default_factory=dict)
+    robot_messages_per_minute: int = Field(default=20, ge=1, le=20)
+    language: Literal["zh", "en"] = "zh"
+    request_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.client_id) and self.client_secret is not None \
+            and bool(self.client_secret.get_secret_value())
+
+    @property
+    def app_robot_code(self) -> str:
+        return self.robot_code or self.client_id or ""
+
+    @field_validator("api_url")
+    @classmethod
+    def _dingtalk_api_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("an http:// or https:// URL such as 'https://api.dingtalk.com'")
+        return value.rstrip("/")
+
+    @field_validator("robots", mode="before")
+    @classmethod
+    def _robot_entries(cls, value: Any) -> Any:
+        if not isinstance(value, str):  # KEFU_DINGTALK_ROBOTS="alerts=URL|SECRET,ops=URL"
+            return value
+        robots: dict[str, dict[str, str]] = {}
+        for part in filter(None, (piece.strip() for piece in value.split(","))):
+            name, sep, rest = part.partition("=")
+            url, _, secret = rest.partition("|")
+            if not sep or not name.strip() or not url.strip():
+                raise ValueError(f"name=URL|SECRET entries separated by commas, like 'alerts=https://oapi.dingtalk"
+                                 f".com/robot/send?access_token=…|SEC…', got {part!r}")
+            robots[name.strip()] = {"url": url.strip(), **({"secret": secret.strip()} if secret.strip() else {})}
+        return robots
+
+    @field_validator("robots")
+    @classmethod
+    def _dingtalk_robot_names(cls, value: dict[str, DingTalkRobot]) -> dict[str, DingTalkRobot]:
+        for name in value:
+            if not re.fullmatch(r"[A-Za-z0-9_.-]{1,64}", name):
+                raise ValueError(f"robot names of letters, digits, '_', '.', '-', got {name!r}")
+        return value
+
+    @field_validator("managers")
+    @classmethod
+    def _dingtalk_user_ids(cls, value: list[str]) -> list[str]:
+        for user in value:
+            if not re.fullmatch(r"[A-Za-z0-9_.$@-]{1,64}", user):
+                raise ValueError(f"DingTalk user ids (staffId / userid) such as 'manager4220', got {user!r}")
+        return value
+
+
 class TranslationSettings(_Section):
     """Machine translation of customers' messages and agents' replies; off unless a provider is named."""
 
@@ -666,6 +830,7 @@ class Settings(BaseSettings):
     api_secret: SecretStr | None = None
     webhook_callback_url: str | None = None
     public_url: str | None = None  # kefu's address as the team's browsers reach it (links to charts)
+    console_secret: SecretStr | None = None  # signs console sessions; default: generated into var/console-secret
 
     intents: IntentSettings = Field(default_factory=IntentSettings)
     replies: ReplySettings = Field(default_factory=ReplySettings)
@@ -676,6 +841,8 @@ class Settings(BaseSettings):
     scorecards: ScorecardSettings = Field(default_factory=ScorecardSettings)
     alerts: AlertSettings = Field(default_factory=AlertSettings)
     slack: SlackSettings = Field(default_factory=SlackSettings)
+    wecom: WeComSettings = Field(default_factory=WeComSettings)
+    dingtalk: DingTalkSettings = Field(default_factory=DingTalkSettings)
 
     def platform_managers(self, platform: str) -> frozenset[str]:
         """User ids that have the manager role on a team platform (e.g. [slack] managers)."""
@@ -691,6 +858,16 @@ class Settings(BaseSettings):
                 self.triage.channel = "slack"
             if "channel" not in self.sla.managers.model_fields_set:
                 self.sla.managers.channel = "slack"
+        elif self.wecom.enabled:  # WeCom alone: the team works there
+            if "channel" not in self.triage.model_fields_set:
+                self.triage.channel = "wecom"
+            if "channel" not in self.sla.managers.model_fields_set:
+                self.sla.managers.channel = "wecom"
+        elif self.dingtalk.enabled:  # DingTalk alone: the team works there
+            if "channel" not in self.triage.model_fields_set:
+                self.triage.channel = "dingtalk"
+            if "channel" not in self.sla.managers.model_fields_set:
+                self.sla.managers.channel = "dingtalk"
         return self
 
     @field_validator("log_level", "log_format", mode="before")
@@ -747,7 +924,7 @@ def _deep_merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
     return merged
 
 
-PLATFORM_SECTIONS = ("slack",)
+PLATFORM_SECTIONS = ("slack", "wecom", "dingtalk")
 
 
 def _flat_platform_env() -> dict[str, Any]:
