@@ -27,13 +27,14 @@ import threading
 import time
 import uuid
 from collections import deque
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from types import TracebackType
 from typing import Any
 from urllib.parse import unquote_plus
 
 from aiohttp import WSMsgType, web
+
+from tests.fakes.threaded_server import ThreadedServer
 
 __all__ = ["BotMessage", "FakeDingTalk", "GroupMessage", "RobotPost", "SessionReply", "robot_sign"]
 
@@ -132,7 +133,9 @@ class _Frame:
     acks: list[dict[str, Any]] = field(default_factory=list)
 
 
-class FakeDingTalk:
+class FakeDingTalk(ThreadedServer):
+    thread_name = "fake-dingtalk"
+
     def __init__(
         self,
         *,
@@ -163,15 +166,7 @@ class FakeDingTalk:
         self._pending: deque[str] = deque()  # frames waiting for a connection
         self._sockets: list[web.WebSocketResponse] = []
         self.connections_opened = 0
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread: threading.Thread | None = None
-        self._runner: web.AppRunner | None = None
-        self.port = 0
-
-    @property
-    def base_url(self) -> str:
-        """The OpenAPI and Stream gateway base (kefu's `[dingtalk] api_url`)."""
-        return f"http://127.0.0.1:{self.port}"
+        super().__init__()
 
     def robot_url(self, name: str) -> str:
         """A robot's webhook address as DingTalk shows it in the group's robot settings."""
@@ -179,50 +174,8 @@ class FakeDingTalk:
 
     # --- lifecycle -----------------------------------------------------------------------------------------------
 
-    def start(self) -> FakeDingTalk:
-        if self._thread is not None:
-            raise RuntimeError("FakeDingTalk is already running")
-        loop = asyncio.new_event_loop()
-        ready = threading.Event()
-        failure: list[BaseException] = []
-
-        def serve() -> None:
-            asyncio.set_event_loop(loop)
-            try:
-                loop.run_until_complete(self._serve())
-            except BaseException as error:  # handed to the starting thread, which raises it
-                failure.append(error)
-                ready.set()
-                return
-            ready.set()
-            loop.run_forever()
-            loop.run_until_complete(self._shutdown())
-            loop.close()
-
-        self._loop = loop
-        self._thread = threading.Thread(target=serve, name="fake-dingtalk", daemon=True)
-        self._thread.start()
-        ready.wait(10)
-        if failure:
-            self._thread = None
-            raise failure[0]
-        return self
-
-    def stop(self) -> None:
-        if self._thread is None or self._loop is None:
-            return
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(10)
-        self._thread = None
-
-    def __enter__(self) -> FakeDingTalk:
-        return self.start()
-
-    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
-                 traceback: TracebackType | None) -> None:
-        self.stop()
-
-    async def _serve(self) -> None:
+    def make_app(self) -> web.Application:
+        """The OpenAPI and Stream gateway (kefu's `[dingtalk] api_url` is `base_url`), the robot webhooks."""
         app = web.Application()
         app.router.add_post("/v1.0/oauth2/accessToken", self._access_token)
         app.router.add_post("/v1.0/gateway/connections/open", self._open_connection)
@@ -230,22 +183,11 @@ class FakeDingTalk:
         app.router.add_post("/v1.0/robot/groupMessages/send", self._group_send)
         app.router.add_post("/robot/sendBySession", self._session_reply)
         app.router.add_post("/robot/send", self._robot_send)
-        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        self.port = self._runner.addresses[0][1]
+        return app
 
-    async def _shutdown(self) -> None:
+    async def before_shutdown(self) -> None:
         for ws in list(self._sockets):
             await ws.close()
-        if self._runner is not None:
-            await self._runner.cleanup()
-
-    def _in_loop(self, callback: Callable[[], Any]) -> None:
-        if self._loop is None:
-            raise RuntimeError("FakeDingTalk is not running")
-        self._loop.call_soon_threadsafe(callback)
 
     # --- OpenAPI -------------------------------------------------------------------------------------------------
 
@@ -456,7 +398,7 @@ class FakeDingTalk:
             else:
                 self._pending.append(message_id)
 
-        self._in_loop(deliver)
+        self.in_loop(deliver)
         return message_id
 
     def ping(self) -> str:

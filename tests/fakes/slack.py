@@ -28,7 +28,6 @@ import uuid
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from types import TracebackType
 from typing import Any, TypeVar
 from urllib.parse import parse_qsl
 
@@ -43,6 +42,7 @@ from tests.fakes.slack_workspace import (
     SlackMessage,
     SlackWorkspace,
 )
+from tests.fakes.threaded_server import ThreadedServer
 
 __all__ = ["FakeSlack", "SlackCall", "SlackEnvelope", "SlackMessage", "EphemeralMessage", "ResponsePost", "SlackFile"]
 
@@ -100,7 +100,9 @@ class _Socket:
     request: web.Request
 
 
-class FakeSlack:
+class FakeSlack(ThreadedServer):
+    thread_name = "fake-slack"
+
     def __init__(
         self,
         *,
@@ -129,10 +131,7 @@ class FakeSlack:
         self._sockets: list[_Socket] = []
         self._socket_total = 0
         self._stray_frames: list[str] = []
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread: threading.Thread | None = None
-        self._runner: web.AppRunner | None = None
-        self.port = 0
+        super().__init__()
 
     # --- identity ------------------------------------------------------------------------------------------------
 
@@ -153,60 +152,13 @@ class FakeSlack:
         return self.workspace.app_id
 
     @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    @property
     def api_url(self) -> str:
         """The Web API base URL for `AsyncWebClient(base_url=...)` (with the trailing slash slack_sdk expects)."""
         return f"{self.base_url}/api/"
 
     # --- lifecycle -----------------------------------------------------------------------------------------------
 
-    def start(self) -> FakeSlack:
-        if self._thread is not None:
-            raise RuntimeError("FakeSlack is already running")
-        loop = asyncio.new_event_loop()
-        ready = threading.Event()
-        failure: list[BaseException] = []
-
-        def serve() -> None:
-            asyncio.set_event_loop(loop)
-            try:
-                loop.run_until_complete(self._serve())
-            except BaseException as error:  # handed to the starting thread, which raises it
-                failure.append(error)
-                ready.set()
-                return
-            ready.set()
-            loop.run_forever()
-            loop.run_until_complete(self._shutdown())
-            loop.close()
-
-        self._loop = loop
-        self._thread = threading.Thread(target=serve, name="fake-slack", daemon=True)
-        self._thread.start()
-        ready.wait(10)
-        if failure:
-            self._thread = None
-            raise failure[0]
-        return self
-
-    def stop(self) -> None:
-        if self._thread is None or self._loop is None:
-            return
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(10)
-        self._thread = None
-
-    def __enter__(self) -> FakeSlack:
-        return self.start()
-
-    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
-                 traceback: TracebackType | None) -> None:
-        self.stop()
-
-    async def _serve(self) -> None:
+    def make_app(self) -> web.Application:
         app = web.Application(client_max_size=64 * 1024 * 1024)
         app.router.add_post("/api/{method}", self._api)
         app.router.add_get("/api/{method}", self._api)  # slack_sdk's async client GETs the methods declared GET
@@ -214,24 +166,15 @@ class FakeSlack:
         app.router.add_post("/hooks/{tail:.+}", self._response_url)
         app.router.add_get("/link/", self._link)
         app.router.add_get("/link", self._link)
-        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        self.port = self._runner.addresses[0][1]
+        return app
+
+    async def after_start(self) -> None:
         self.workspace.base_url = self.base_url
 
-    async def _shutdown(self) -> None:
+    async def before_shutdown(self) -> None:
         for socket in list(self._sockets):
             if socket.request.transport is not None:
                 socket.request.transport.abort()
-        if self._runner is not None:
-            await self._runner.cleanup()
-
-    def _in_loop(self, callback: Callable[[], Any]) -> None:
-        if self._loop is None:
-            raise RuntimeError("FakeSlack is not running")
-        self._loop.call_soon_threadsafe(callback)
 
     # --- Web API -------------------------------------------------------------------------------------------------
 
@@ -479,7 +422,7 @@ class FakeSlack:
                                  retry_reason)
         with self._lock:
             self._envelopes[envelope.envelope_id] = envelope
-        self._in_loop(lambda: asyncio.ensure_future(self._deliver(envelope.envelope_id)))
+        self.in_loop(lambda: asyncio.ensure_future(self._deliver(envelope.envelope_id)))
         return envelope.envelope_id
 
     def redeliver(self, envelope_id: str, retry_reason: str = "timeout") -> None:
@@ -488,7 +431,7 @@ class FakeSlack:
             envelope = self._envelopes[envelope_id]
             envelope.retry_attempt += 1
             envelope.retry_reason = retry_reason
-        self._in_loop(lambda: asyncio.ensure_future(self._deliver(envelope_id)))
+        self.in_loop(lambda: asyncio.ensure_future(self._deliver(envelope_id)))
 
     def envelope(self, envelope_id: str) -> SlackEnvelope:
         with self._lock:
@@ -509,7 +452,7 @@ class FakeSlack:
                 with contextlib.suppress(ConnectionError, RuntimeError):
                     await socket.ws.send_json(frame)
 
-        self._in_loop(lambda: asyncio.ensure_future(send()))
+        self.in_loop(lambda: asyncio.ensure_future(send()))
 
     def socket_drop(self) -> None:
         """Cut every open connection without a close frame (a network failure, as the client sees it)."""
@@ -521,7 +464,7 @@ class FakeSlack:
                 if socket.request.transport is not None:
                     socket.request.transport.abort()
 
-        self._in_loop(drop)
+        self.in_loop(drop)
 
     @property
     def socket_connections(self) -> int:

@@ -27,10 +27,11 @@ import uuid
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from types import TracebackType
 from typing import Any, TypeVar
 
 from aiohttp import web
+
+from tests.fakes.threaded_server import ThreadedServer
 
 T = TypeVar("T")
 TASK_ID = re.compile(r"[A-Za-z0-9_\-@]{1,128}")
@@ -66,7 +67,9 @@ class BadRequest(Exception):
     pass
 
 
-class FakeWeCom:
+class FakeWeCom(ThreadedServer):
+    thread_name = "fake-wecom"
+
     def __init__(self, *, corp_id: str = "wwkefu0123456789", secret: str = "kefu-app-secret",
                  agent_id: int = 1000002, robot_keys: tuple[str, ...] = ("robot-key-alerts-0001",)) -> None:
         self.corp_id = corp_id
@@ -83,60 +86,20 @@ class FakeWeCom:
         self.messages: list[dict[str, Any]] = []  # every accepted message/send body
         self.robot_messages: list[dict[str, Any]] = []  # every accepted webhook/send: {"key", "body"}
         self._msgids = itertools.count(1)
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread: threading.Thread | None = None
-        self._runner: web.AppRunner | None = None
-        self.port = 0
+        super().__init__()
 
     @property
     def api_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/cgi-bin/"
+        return f"{self.base_url}/cgi-bin/"
 
     # ---- lifecycle ---------------------------------------------------------------------------------------------
 
-    def start(self) -> FakeWeCom:
-        loop = asyncio.new_event_loop()
-        ready = threading.Event()
-
-        def serve() -> None:
-            asyncio.set_event_loop(loop)
-            loop.run_until_complete(self._serve())
-            ready.set()
-            loop.run_forever()
-            if self._runner is not None:
-                loop.run_until_complete(self._runner.cleanup())
-            loop.close()
-
-        self._loop = loop
-        self._thread = threading.Thread(target=serve, name="fake-wecom", daemon=True)
-        self._thread.start()
-        if not ready.wait(10):
-            raise RuntimeError("FakeWeCom did not start")
-        return self
-
-    def stop(self) -> None:
-        if self._thread is not None and self._loop is not None:
-            self._loop.call_soon_threadsafe(self._loop.stop)
-            self._thread.join(10)
-            self._thread = None
-
-    def __enter__(self) -> FakeWeCom:
-        return self.start()
-
-    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
-                 traceback: TracebackType | None) -> None:
-        self.stop()
-
-    async def _serve(self) -> None:
+    def make_app(self) -> web.Application:
         app = web.Application()
         app.router.add_get("/cgi-bin/gettoken", self._gettoken)
         app.router.add_post("/cgi-bin/webhook/send", self._webhook)
         app.router.add_post("/cgi-bin/{endpoint:.+}", self._api)
-        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        self.port = self._runner.addresses[0][1]
+        return app
 
     # ---- scripting ---------------------------------------------------------------------------------------------
 
