@@ -13,11 +13,19 @@ Button presses, modal submissions and commands reach the core as calls on the ap
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
 
 from aiohttp import web
 
+from bot.messages import Action, AlertAction, CommandRequest
+from bot.team_desk import TeamDesk
 from models.tables import OutboxItem
+
+if TYPE_CHECKING:
+    from handlers.actions import ActionResult
+    from handlers.commands import Actor
+    from handlers.commands.answers import CommandAnswer
 
 TEAM_CARD_KINDS = ("card", "card_update", "alert", "notice")
 
@@ -55,3 +63,20 @@ class TeamChannel(Protocol):
     async def send(self, item: OutboxItem) -> str | None:
         """Post or update a card (an outbox item of one of TEAM_CARD_KINDS); return its reference."""
         ...
+
+
+class TeamCore(Protocol):
+    """What a team channel adapter may call on kefu (bot.app.Kefu provides it)."""
+
+    desk: TeamDesk
+
+    async def handle_action(self, action: Action) -> ActionResult: ...
+
+    async def handle_alert_action(self, action: AlertAction) -> ActionResult: ...
+
+    async def handle_command(self, request: CommandRequest, actor: Actor,
+                             capabilities: object | None = None) -> CommandAnswer: ...
+
+    def intent_names(self) -> list[str]: ...
+
+    def chart_link(self, path: Path) -> str | None: ...

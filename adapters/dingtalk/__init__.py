@@ -21,7 +21,7 @@ import aiohttp
 from aiohttp import web
 from dingtalk_stream import ChatbotMessage, Credential, DingTalkStreamClient
 
-from adapters.dingtalk.listeners import DingTalkCore, DingTalkListeners
+from adapters.dingtalk.listeners import DingTalkListeners
 from adapters.dingtalk.openapi import DingTalkOpenApi
 from adapters.dingtalk.rendering import CHANNEL
 from adapters.dingtalk.robots import RobotWebhook
@@ -29,7 +29,7 @@ from adapters.dingtalk.sender import DingTalkCardSender
 from adapters.dingtalk.stream import KefuChatbotHandler, StreamThread, point_sdk_at
 from adapters.dingtalk.texts import text
 from bot.settings import DingTalkSettings
-from bot.team_channel import Capabilities
+from bot.team_channel import Capabilities, TeamCore
 from models.tables import OutboxItem
 
 log = logging.getLogger("kefu.dingtalk")
@@ -44,7 +44,7 @@ class DingTalkTeamChannel:
     name = CHANNEL
     capabilities = CAPABILITIES
 
-    def __init__(self, settings: DingTalkSettings, core: DingTalkCore) -> None:
+    def __init__(self, settings: DingTalkSettings, core: TeamCore) -> None:
         assert settings.client_id and settings.client_secret is not None, "DingTalkTeamChannel needs client_id/secret"
         self.settings = settings
         self.core = core

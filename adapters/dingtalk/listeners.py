@@ -13,8 +13,7 @@ import asyncio
 import logging
 import re
 from dataclasses import dataclass
-from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 
 from dingtalk_stream import ChatbotHandler, ChatbotMessage
 
@@ -27,14 +26,11 @@ from adapters.dingtalk.texts import (
     text,
 )
 from bot.messages import Action, AlertAction, CommandRequest
-from bot.team_channel import Capabilities
-from bot.team_desk import TeamDesk
+from bot.team_channel import Capabilities, TeamCore
 from handlers.commands.vocabulary import COMMAND_ALIASES, DEFAULT_BOT_NAMES
 
 if TYPE_CHECKING:
     from handlers.actions import ActionResult
-    from handlers.commands import Actor
-    from handlers.commands.answers import CommandAnswer
 
 log = logging.getLogger("kefu.dingtalk")
 
@@ -42,21 +38,6 @@ _WORD_TO_ACTION = {word.casefold(): name for table in (TICKET_ACTION_WORDS, ALER
                    for name, words in table.items() for language_words in words.values() for word in language_words}
 _ACTION = re.compile(r"^/?\s*(\S+?)\s*#?(\d+)(?:\s+(.*))?$", re.DOTALL)
 _MENTION = re.compile(r"^\s*@(" + "|".join(re.escape(name) for name in DEFAULT_BOT_NAMES) + r")\b\s*", re.IGNORECASE)
-
-
-class DingTalkCore(Protocol):
-    """What the DingTalk listeners need of kefu (bot.app.Kefu provides it)."""
-
-    desk: TeamDesk
-
-    async def handle_action(self, action: Action) -> ActionResult: ...
-
-    async def handle_alert_action(self, action: AlertAction) -> ActionResult: ...
-
-    async def handle_command(self, request: CommandRequest, actor: Actor,
-                             capabilities: object | None = None) -> CommandAnswer: ...
-
-    def chart_link(self, path: Path) -> str | None: ...
 
 
 @dataclass(frozen=True)
@@ -88,7 +69,7 @@ def message_text(message: ChatbotMessage) -> str:
 class DingTalkListeners:
     """Handles chatbot messages on kefu's loop; `language` is that of the adapter's own words."""
 
-    def __init__(self, core: DingTalkCore, capabilities: Capabilities, language: Language) -> None:
+    def __init__(self, core: TeamCore, capabilities: Capabilities, language: Language) -> None:
         self.core = core
         self.capabilities = capabilities
         self.language = language

@@ -22,10 +22,10 @@ from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
-from adapters.slack.listeners import SlackCore, SlackListeners
+from adapters.slack.listeners import SlackListeners
 from adapters.slack.sender import CHANNEL, SlackCardSender
 from bot.settings import SlackSettings
-from bot.team_channel import Capabilities
+from bot.team_channel import Capabilities, TeamCore
 from models.tables import OutboxItem
 
 log = logging.getLogger("kefu.slack")
@@ -41,7 +41,7 @@ class SlackTeamChannel:
     name = CHANNEL
     capabilities = CAPABILITIES
 
-    def __init__(self, settings: SlackSettings, core: SlackCore, *, timezone: str) -> None:
+    def __init__(self, settings: SlackSettings, core: TeamCore, *, timezone: str) -> None:
         assert settings.bot_token is not None, "SlackTeamChannel needs settings.slack.bot_token"
         self.settings = settings
         self.client = AsyncWebClient(token=settings.bot_token.get_secret_value(), base_url=settings.api_url,

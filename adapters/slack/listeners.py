@@ -17,7 +17,7 @@ import logging
 import re
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
@@ -39,12 +39,9 @@ from adapters.slack.blocks import (
 )
 from adapters.slack.sender import CHANNEL, message_ref, slack_error
 from bot.messages import Action, AlertAction, CommandRequest
-from bot.team_channel import Capabilities
-from bot.team_desk import TeamDesk
+from bot.team_channel import Capabilities, TeamCore
 
 if TYPE_CHECKING:
-    from handlers.actions import ActionResult
-    from handlers.commands import Actor
     from handlers.commands.answers import CommandAnswer
 
 log = logging.getLogger("kefu.slack")
@@ -53,23 +50,6 @@ PUBLIC_WORDS = frozenset({"public", "share", "in_channel", "公开"})
 NOTE_PREFIXES = ("//", "note:", "备注")
 MODAL_DEADLINE_SECONDS = 2.5  # Slack waits 3 s for a view_submission's ack
 FALLBACK_LIMIT = 3000
-
-
-class SlackCore(Protocol):
-    """What the Slack listeners need of kefu (bot.app.Kefu provides it)."""
-
-    desk: TeamDesk
-
-    async def handle_action(self, action: Action) -> ActionResult: ...
-
-    async def handle_alert_action(self, action: AlertAction) -> ActionResult: ...
-
-    async def handle_command(self, request: CommandRequest, actor: Actor,
-                             capabilities: object | None = None) -> CommandAnswer: ...
-
-    def intent_names(self) -> list[str]: ...
-
-    def chart_link(self, path: Path) -> str | None: ...
 
 
 def command_text(command: str, text: str) -> tuple[str, bool]:
@@ -92,7 +72,7 @@ def plain_text(slack_text: str) -> str:
 class SlackListeners:
     """Registers kefu's listeners on a Bolt app; `client` is the bot's Web API client."""
 
-    def __init__(self, core: SlackCore, client: AsyncWebClient, capabilities: Capabilities) -> None:
+    def __init__(self, core: TeamCore, client: AsyncWebClient, capabilities: Capabilities) -> None:
         self.core = core
         self.client = client
         self.capabilities = capabilities

@@ -27,7 +27,6 @@ import logging
 import re
 from datetime import UTC, datetime
 from importlib import resources
-from pathlib import Path
 from string import Template
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -39,14 +38,12 @@ from bot.agent_accounts import ConsoleAgent, agent_named, verify_login
 from bot.messages import Action, AlertAction, CommandRequest
 from bot.outbox import SendError
 from bot.settings import Settings
-from bot.team_channel import TEAM_CARD_KINDS, Capabilities
+from bot.team_channel import TEAM_CARD_KINDS, Capabilities, TeamCore
 from bot.team_feed import FeedCard, card_state, latest_cards, sent_since
 from models.tables import OutboxItem
 
 if TYPE_CHECKING:
-    from handlers.actions import ActionResult
     from handlers.commands import Actor
-    from handlers.commands.answers import CommandAnswer
 
 log = logging.getLogger("kefu.console")
 
@@ -63,22 +60,11 @@ STATIC_FILES = {"console.js": "application/javascript", "console.css": "text/css
 PUBLIC_STATIC = frozenset({"console.css"})
 
 
-class ConsoleCore(Protocol):
-    """What the console needs of kefu (bot.app.Kefu provides it)."""
+class ConsoleCore(TeamCore, Protocol):
+    """What the console needs of kefu besides a team channel's calls: its settings and database (bot.app.Kefu)."""
 
     settings: Settings
     engine: Engine | None
-
-    async def handle_action(self, action: Action) -> ActionResult: ...
-
-    async def handle_alert_action(self, action: AlertAction) -> ActionResult: ...
-
-    async def handle_command(self, request: CommandRequest, actor: Actor,
-                             capabilities: object | None = None) -> CommandAnswer: ...
-
-    def intent_names(self) -> list[str]: ...
-
-    def charts_dir(self) -> Path: ...
 
 
 def _static(name: str) -> str:

@@ -18,13 +18,13 @@ from zoneinfo import ZoneInfo
 from aiohttp import web
 from wechatpy.enterprise.crypto import WeChatCrypto
 
-from adapters.wecom.callback import WeComCallback, WeComCore
+from adapters.wecom.callback import WeComCallback
 from adapters.wecom.client import WeComApi
 from adapters.wecom.robots import GroupRobots
 from adapters.wecom.sender import CHANNEL, Recipients, WeComCardSender
 from adapters.wecom.texts import text
 from bot.settings import WeComSettings
-from bot.team_channel import Capabilities
+from bot.team_channel import Capabilities, TeamCore
 from models.tables import OutboxItem
 
 log = logging.getLogger("kefu.wecom")
@@ -40,7 +40,7 @@ class WeComTeamChannel:
     name = CHANNEL
     capabilities = CAPABILITIES
 
-    def __init__(self, settings: WeComSettings, core: WeComCore, *, timezone: str) -> None:
+    def __init__(self, settings: WeComSettings, core: TeamCore, *, timezone: str) -> None:
         assert settings.enabled and settings.corp_id and settings.agent_id and settings.secret, \
             "WeComTeamChannel needs corp_id, agent_id and secret"
         assert settings.token is not None and settings.aes_key is not None

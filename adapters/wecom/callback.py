@@ -17,8 +17,7 @@ from __future__ import annotations
 import asyncio
 import binascii
 import logging
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 import xmltodict
 from aiohttp import web
@@ -32,30 +31,12 @@ from adapters.wecom.sender import CHANNEL, WeComCardSender
 from adapters.wecom.texts import Language, text
 from bot.messages import Action, AlertAction, CommandRequest
 from bot.outbox import SendError
-from bot.team_channel import Capabilities
-from bot.team_desk import TeamDesk
+from bot.team_channel import Capabilities, TeamCore
 
 if TYPE_CHECKING:
-    from handlers.actions import ActionResult
-    from handlers.commands import Actor
-    from handlers.commands.answers import CommandAnswer
+    pass
 
 log = logging.getLogger("kefu.wecom")
-
-
-class WeComCore(Protocol):
-    """What the WeCom callback needs of kefu (bot.app.Kefu provides it)."""
-
-    desk: TeamDesk
-
-    async def handle_action(self, action: Action) -> ActionResult: ...
-
-    async def handle_alert_action(self, action: AlertAction) -> ActionResult: ...
-
-    async def handle_command(self, request: CommandRequest, actor: Actor,
-                             capabilities: object | None = None) -> CommandAnswer: ...
-
-    def chart_link(self, path: Path) -> str | None: ...
 
 
 def delivery_id(message: dict[str, Any]) -> str:
@@ -70,7 +51,7 @@ def delivery_id(message: dict[str, Any]) -> str:
 class WeComCallback:
     """The callback URL's handlers; `api` answers users, `sender` keeps click response codes."""
 
-    def __init__(self, core: WeComCore, crypto: WeChatCrypto, api: WeComApi, sender: WeComCardSender, *,
+    def __init__(self, core: TeamCore, crypto: WeChatCrypto, api: WeComApi, sender: WeComCardSender, *,
                  agent_id: int, language: Language, capabilities: Capabilities) -> None:
         self.core = core
         self.crypto = crypto
