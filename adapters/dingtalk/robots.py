@@ -2,23 +2,22 @@
 20 messages a minute.
 
 A robot set to 加签 needs `timestamp` (ms) and `sign` = URL-encoded base64(HMAC-SHA256(secret, timestamp + "\\n" +
-secret)) on every call. The limit is kept by counting this process's posts in a sliding minute; sends that
-arrive together (the outbox sends a few items at once) are merged into one message, and when the minute is used
-up a send is put off (a transient `SendError` with the seconds until a post is free) rather than dropped or sent
-into errcode 130101. Should DingTalk answer 130101 all the same (another process posting through the same robot),
-the minute counts as used up and the send is retried after it.
+secret)) on every call. The limit is kept by `bot.webhook_pacing` (a sliding minute of this process's posts, sends
+that arrive together merged into one message, a full minute putting a send off as a transient `SendError` rather
+than dropping it or sending it into errcode 130101); this module owns the post itself: the signed URL, the
+markdown body, merging messages under one title, and DingTalk's answers. Should DingTalk answer 130101 all the
+same (another process posting through the same robot), the minute counts as used up and the send is retried after
+it.
 """
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import hashlib
 import hmac
 import json
 import time
-from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote_plus
@@ -26,10 +25,10 @@ from urllib.parse import quote_plus
 import aiohttp
 
 from bot.outbox import SendError
+from bot.webhook_pacing import RateLimited, WebhookPacer
 
-WINDOW_SECONDS = 60.0
 TOO_FAST = 130101
-GATHER_SECONDS = 0.05  # how long a post waits for sends arriving with it, to go out as one message
+GATHER_SECONDS = 0.05  # how long a post to a busy robot waits for sends arriving with it, to go out as one message
 
 
 def signed_url(url: str, secret: str | None, now_ms: int) -> str:
@@ -57,12 +56,6 @@ def merged(messages: list[RobotMessage], title: str) -> RobotMessage:
                         at_all=any(m.at_all for m in messages))
 
 
-@dataclass
-class _Waiting:
-    message: RobotMessage
-    done: asyncio.Future[str]
-
-
 class RobotWebhook:
     """One robot's webhook (`name` in settings). `merged_title(count)` titles a merged message."""
 
@@ -75,59 +68,22 @@ class RobotWebhook:
         self._session = session
         self.per_minute = per_minute
         self._merged_title = merged_title
-        self._clock = clock
-        self._sent: deque[float] = deque()  # when this process posted, on `clock`, within the last minute
-        self._waiting: list[_Waiting] = []
-        self._flushing: asyncio.Task[None] | None = None
+        self._pacer: WebhookPacer[RobotMessage, str] = WebhookPacer(
+            f"DingTalk robot {name!r}", send=self._send, combine=self._combined, per_minute=per_minute,
+            gather_seconds=GATHER_SECONDS, clock=clock)
         self._posts = 0
-
-    def wait_seconds(self) -> float:
-        """Seconds until the robot may post again (0: now)."""
-        now = self._clock()
-        while self._sent and now - self._sent[0] >= WINDOW_SECONDS:
-            self._sent.popleft()
-        if len(self._sent) < self.per_minute:
-            return 0.0
-        return max(WINDOW_SECONDS - (now - self._sent[0]), 0.01)
 
     async def post(self, message: RobotMessage) -> str:
         """Post `message` (alone or merged with others sent meanwhile); returns a reference "robot:<name>:<n>"."""
-        done: asyncio.Future[str] = asyncio.get_running_loop().create_future()
-        self._waiting.append(_Waiting(message, done))
-        if self._flushing is None or self._flushing.done():
-            self._flushing = asyncio.create_task(self._flush(), name=f"kefu-dingtalk-robot-{self.name}")
-        return await done
+        return await self._pacer.post(message)
 
-    async def _flush(self) -> None:
-        await asyncio.sleep(GATHER_SECONDS)
-        while self._waiting:
-            batch, self._waiting = self._waiting, []
-            batch = [waiting for waiting in batch if not waiting.done.done()]  # a send that timed out meanwhile
-            if not batch:
-                continue
-            wait = self.wait_seconds()
-            try:
-                if wait > 0:
-                    raise SendError(f"DingTalk robot {self.name!r} has posted {self.per_minute} messages this "
-                                    f"minute; waiting {wait:.0f} s", transient=True, retry_after=wait)
-                ref = await self._send(merged([w.message for w in batch], self._merged_title(len(batch))))
-            except BaseException as exc:
-                for waiting in batch:
-                    if not waiting.done.done():
-                        waiting.done.set_exception(exc if isinstance(exc, SendError) else SendError(
-                            f"DingTalk robot {self.name!r}: {type(exc).__name__}: {exc}", transient=True))
-                if not isinstance(exc, Exception):
-                    raise
-                continue
-            for waiting in batch:
-                if not waiting.done.done():
-                    waiting.done.set_result(ref)
+    def _combined(self, messages: Sequence[RobotMessage]) -> RobotMessage:
+        return merged(list(messages), self._merged_title(len(messages)))
 
     async def _send(self, message: RobotMessage) -> str:
         body: dict[str, Any] = {"msgtype": "markdown", "markdown": {"title": message.title, "text": message.markdown},
                                 "at": {"atUserIds": list(message.at_user_ids), "isAtAll": message.at_all}}
         url = signed_url(self._url, self._secret, int(time.time() * 1000))
-        self._sent.append(self._clock())
         what = f"the post to DingTalk robot {self.name!r}"
         try:
             async with self._session().post(url, data=json.dumps(body, ensure_ascii=False),
@@ -146,9 +102,6 @@ class RobotWebhook:
             return f"robot:{self.name}:{self._posts}"
         errmsg = data.get("errmsg", "") if isinstance(data, dict) else ""
         if errcode == TOO_FAST:  # someone else posts through this robot too: the minute is used up
-            now = self._clock()
-            self._sent.extend([now] * max(self.per_minute - len(self._sent), 0))
-            raise SendError(f"DingTalk robot {self.name!r} is sending too fast (130101: {errmsg})", transient=True,
-                            retry_after=WINDOW_SECONDS)
+            raise RateLimited(f"DingTalk robot {self.name!r} is sending too fast (130101: {errmsg})")
         hint = " (check the robot's secret, or the server clock)" if errcode == 310000 else ""
         raise SendError(f"DingTalk refused {what}: errcode {errcode}: {errmsg}{hint}", transient=False)
