@@ -1,4 +1,6 @@
-"""Agents' console accounts: creating an agent with a password (`kefu agents add`) and checking a login.
+"""Agents' accounts: creating an agent with a console password (`kefu agents add`), checking a login, and linking
+the agent's identities on the team platforms (`kefu agents link`), so that one person's actions, scorecard and
+permissions follow them from Slack to DingTalk to WeCom.
 
 Passwords are stored as argon2id hashes (argon2-cffi) in `Agent.password_hash`; nothing else about them is kept.
 A login check costs the same whether the name exists or not (a dummy hash is verified for unknown names), so
@@ -107,4 +109,40 @@ def verify_login(engine: Engine, name: str, password: str) -> ConsoleAgent | Non
         _hasher.verify(agent.password_hash if agent is not None else _DUMMY_HASH, password[:MAX_PASSWORD_LENGTH])
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return None
+    return agent
+
+
+LINKABLE_PLATFORMS = ("slack", "dingtalk", "wecom")
+
+
+def link_identities(engine: Engine, name: str, identities: dict[str, str], *, take: bool = False) -> Agent:
+    """Give the agent `name` these platform identities ({"slack": "U0123", ...}). An identity another agent holds
+    is refused naming that agent, unless `take`: then it moves (that agent's history stays with that agent)."""
+    unknown = sorted(set(identities) - set(LINKABLE_PLATFORMS))
+    if unknown:
+        raise AccountError(f"platform: {unknown[0]!r} is not one of {', '.join(LINKABLE_PLATFORMS)}")
+    for platform, user in identities.items():
+        if not user or len(user) > 128 or any(ch.isspace() for ch in user):
+            raise AccountError(f"--{platform}: a user id without spaces, at most 128 characters, got {user!r}")
+    with session_scope(engine) as session:
+        agents = list(session.scalars(select(Agent).order_by(Agent.id)))  # type: ignore[arg-type]
+        agent = next((a for a in agents if a.name.casefold() == name.strip().casefold()), None)
+        if agent is None:
+            raise AccountError(f"name: no agent named {name!r} (kefu agents add creates one)")
+        moved: dict[str, str] = {}
+        for platform, user in identities.items():
+            holder = next((a for a in agents if a.id != agent.id and (a.identities or {}).get(platform) == user), None)
+            if holder is not None and not take:
+                raise AccountError(f"--{platform}: {user} is {holder.name}'s identity; add --take to move it to "
+                                   f"{agent.name}")
+            if holder is not None:
+                holder.identities = {k: v for k, v in (holder.identities or {}).items() if k != platform}
+                session.add(holder)
+                moved[platform] = holder.name
+        agent.identities = {**(agent.identities or {}), **identities}
+        session.add(agent)
+        session.add(AuditEvent(actor="cli", action="agent.linked", subject_type="agent", subject_id=str(agent.id),
+                               at=utcnow(), details={"identities": identities, "taken_from": moved}))
+        session.flush()
+        session.expunge(agent)
     return agent
