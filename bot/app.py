@@ -39,6 +39,7 @@ from models.db import redacted_url
 from models.tables import IntentExample
 
 if TYPE_CHECKING:
+    from adapters.webchat.widget import WebchatChannel
     from bot.messages import Action, AlertAction, CommandRequest
     from handlers.actions import ActionResult
     from handlers.commands import Actor
@@ -131,6 +132,8 @@ class Kefu:
         self._closers: list[Callable[[], Awaitable[None]]] = []
         self._executor: CommandExecutor | None = None
         self.team_channels: list[TeamChannel] = []
+        self.kf_channel: Any = None  # adapters.wecom.kf.WeComKfChannel when [wecom] kf_secret is set
+        self.webchat: WebchatChannel | None = None  # the chat widget's customer channel, set by web_app()
         self.desk: TeamDesk = None  # type: ignore[assignment]  # set by prepare()
         # False: the aiohttp start-up hook starts the model loading; `serve` sets it and starts the loading
         # itself once the HTTP server listens, so that /healthz answers from the first second.
@@ -164,7 +167,11 @@ class Kefu:
                                         timeout=self.settings.outbox.send_timeout_seconds)
         self._closers.append(webhook.close)
         senders: dict[str, OutboxSender] = {"webhook": webhook}
+        if self.webchat is not None:
+            senders["webchat"] = self.webchat
         senders.update({channel.name: channel for channel in self.team_channels})
+        if self.kf_channel is not None:
+            senders[self.kf_channel.name] = self.kf_channel
         senders.update(self.extra_senders)
         translator = self.translator()
         if translator is not None:
@@ -207,10 +214,12 @@ class Kefu:
         return LibreTranslateClient(config.url, key, timeout=config.timeout_seconds)
 
     def reply_channels(self) -> frozenset[str]:
-        """Customer channels that can deliver a reply now: webhook only with a callback URL."""
-        channels = set(self.extra_senders)
+        """Customer channels that can deliver a reply now: the chat widget, webhook only with a callback URL."""
+        channels = {"webchat", *self.extra_senders}
         if self.settings.webhook_callback_url:
             channels.add("webhook")
+        if self.settings.wecom.kf_enabled:
+            channels.add("wecom_kf")
         return frozenset(channels)
 
     def web_app(self) -> web.Application:
@@ -231,6 +240,15 @@ class Kefu:
             self.team_channels = self._team_channels()
         for channel in self.team_channels:
             channel.mount(app)
+        from adapters.webchat.widget import WebchatChannel
+
+        self.webchat = WebchatChannel(self)
+        self.webchat.mount(app)
+        if self.settings.wecom.kf_enabled and self.kf_channel is None:
+            from adapters.wecom.kf import WeComKfChannel
+
+            self.kf_channel = WeComKfChannel(self.settings.wecom, self)
+            self.kf_channel.mount(app)
         app.on_startup.append(self._on_startup)
         app.on_cleanup.append(self._on_cleanup)
         return app
@@ -251,7 +269,8 @@ class Kefu:
             self.start_model_loading()
         team = ", ".join(channel.name for channel in self.team_channels)
         hint = "" if len(self.team_channels) > 1 else "; " + SETUP_HINT
-        log.info("channels: webhook (customers); team: %s; triage cards go to %s%s", team,
+        customers = ", ".join(["webhook", *sorted(self.reply_channels() - {"webhook"})])
+        log.info("channels: %s (customers); team: %s; triage cards go to %s%s", customers, team,
                  self.settings.triage.channel, hint)
         if not self.settings.webhook_callback_url:
             log.warning("KEFU_WEBHOOK_CALLBACK_URL is not set: webhook customers' questions go to agents as "
@@ -301,6 +320,8 @@ class Kefu:
             await self.outbox_worker.stop()
         if self._worker_task is not None:
             await self._worker_task
+        if self.kf_channel is not None:
+            await self.kf_channel.close()
         for close in self._closers:
             await close()
         self._closers.clear()

@@ -365,11 +365,18 @@ class WeComSettings(_Section):
     robot_messages_per_minute: int = Field(default=20, ge=1, le=20)
     language: Literal["zh", "en"] = "zh"
     request_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
+    # 微信客服 as a customer channel (adapters/wecom/kf.py): the kf Secret (its own access token); it reads the
+    # callbacks at /wecom/kf/callback with this section's corp_id, token and aes_key.
+    kf_secret: SecretStr | None = None
 
     @property
     def enabled(self) -> bool:
         return bool(self.corp_id) and self.agent_id is not None and self.secret is not None \
             and bool(self.secret.get_secret_value())
+
+    @property
+    def kf_enabled(self) -> bool:
+        return bool(self.corp_id) and self.kf_secret is not None and bool(self.kf_secret.get_secret_value())
 
     @field_validator("api_url")
     @classmethod
@@ -411,13 +418,13 @@ class WeComSettings(_Section):
 
     @model_validator(mode="after")
     def _callback_complete(self) -> WeComSettings:
-        if not self.enabled:
+        if not self.enabled and not self.kf_enabled:
             return self
         if self.token is None or not re.fullmatch(r"[A-Za-z0-9]{3,32}", self.token.get_secret_value()):
             raise ValueError("@token: the callback Token of the app's API receiving settings (3-32 letters/digits)")
         if self.aes_key is None or not re.fullmatch(r"[A-Za-z0-9]{43}", self.aes_key.get_secret_value()):
             raise ValueError("@aes_key: the app's EncodingAESKey, 43 letters and digits")
-        if not self.to_user and not self.to_party:
+        if self.enabled and not self.to_user and not self.to_party:
             raise ValueError("@to_user: who gets the cards: WeCom user ids joined by '|' (or '@all'), or set "
                              "to_party")
         return self
@@ -521,6 +528,25 @@ class TranslationSettings(_Section):
         if self.provider != "off" and not (self.url or "").startswith(("http://", "https://")):
             raise ValueError(f"@url: an http:// or https:// URL when provider is {self.provider!r}")
         return self
+
+
+class WebchatSettings(_Section):
+    """The customer chat widget (`/widget.js`, adapters/webchat/widget.py)."""
+
+    # Store origins whose pages may embed the widget ("https://shop.example"); ["*"]: any origin. Only the
+    # widget's endpoints answer cross-origin, and they carry no cookie: a visitor's token is its only credential.
+    allowed_origins: list[str] = Field(default_factory=lambda: ["*"])
+    messages_per_minute: int = Field(default=20, ge=1, le=1000)
+    max_message_chars: int = Field(default=2000, ge=1, le=10_000)
+    secret: SecretStr | None = None  # signs visitor ids; default: generated into var/webchat-secret
+
+    @field_validator("allowed_origins")
+    @classmethod
+    def _origins(cls, value: list[str]) -> list[str]:
+        for origin in value:
+            if origin != "*" and not re.fullmatch(r"https?://[A-Za-z0-9.-]+(:\d{1,5})?", origin):
+                raise ValueError(f"origins like 'https://shop.example' (no path) or '*', got {origin!r}")
+        return value
 
 
 DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
@@ -843,6 +869,7 @@ class Settings(BaseSettings):
     slack: SlackSettings = Field(default_factory=SlackSettings)
     wecom: WeComSettings = Field(default_factory=WeComSettings)
     dingtalk: DingTalkSettings = Field(default_factory=DingTalkSettings)
+    webchat: WebchatSettings = Field(default_factory=WebchatSettings)
 
     def platform_managers(self, platform: str) -> frozenset[str]:
         """User ids that have the manager role on a team platform (e.g. [slack] managers)."""

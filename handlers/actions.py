@@ -395,13 +395,13 @@ class TicketActions:
                             managers=self.settings.platform_managers(action.actor_platform))
 
     def _current_card(self, session: Session, ticket: Ticket) -> Card:
-        return _last_card(session, ticket)
+        return last_card(session, ticket)
 
     def _update_card(self, session: Session, ticket: Ticket, audit: AuditEvent, actor: Agent, history: str,
                      updates: Sequence[CardField]) -> Card:
         """The ticket's card, rebuilt from its last version with the ticket's state, the action's fields and a
         new History line, queued as a card update."""
-        card = _last_card(session, ticket)
+        card = last_card(session, ticket)
         pending = None
         if card.suggestion_id is not None:
             suggestion = session.get(Suggestion, card.suggestion_id)
@@ -625,7 +625,7 @@ def _audit(session: Session, agent: Agent, name: str, ticket: Ticket, details: d
     return event
 
 
-def _last_card(session: Session, ticket: Ticket) -> Card:
+def last_card(session: Session, ticket: Ticket) -> Card:
     """The ticket's card as last queued (card or card update); a plain one when it never had a card. The SLA
     watch's cards about the ticket (their in-place outcome updates are card updates too) are not its card."""
     item = next((found for found in session.scalars(

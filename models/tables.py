@@ -302,3 +302,16 @@ class DailyOrders(SQLModel, table=True):
     country: str = Field(max_length=8)
     orders: int = Field(ge=0)
     updated_at: datetime = _created()
+
+
+class ChannelCursor(SQLModel, table=True):
+    """How far kefu has read a customer channel that it pulls from (微信客服's `kf/sync_msg` cursor per open_kfid):
+    saved after each page is ingested, so a restart neither re-reads nor skips messages."""
+
+    __table_args__ = (UniqueConstraint("channel", "key", name="uq_channel_cursor"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    channel: str = Field(max_length=32)
+    key: str = Field(max_length=128)
+    cursor: str = Field(default="", max_length=255)
+    updated_at: datetime = _created()

@@ -7,7 +7,7 @@
 - `adapters.wecom.client`: wechatpy's client on `api_url` with one token refresh per call;
 - `adapters.wecom.robots`: group robot webhooks within their 20 messages a minute;
 - `adapters.wecom.cards` / `texts`: rendering and kefu's own zh-CN / English words.
-The 微信客服 customer channel is not part of this package yet.
+The 微信客服 customer channel "wecom_kf" is `adapters.wecom.kf` (its own callback path and kf secret; bot.app wires it).
 """
 
 from __future__ import annotations

@@ -48,6 +48,42 @@ def delivery_id(message: dict[str, Any]) -> str:
     return "event:" + ":".join(str(part) for part in parts)
 
 
+def check_url(crypto: WeChatCrypto, request: web.Request) -> web.Response:
+    """WeCom's URL check (GET): the signed, encrypted echostr answered decrypted, or 403/400."""
+    query = request.query
+    try:
+        echo = crypto.check_signature(query.get("msg_signature", ""), query.get("timestamp", ""),
+                                      query.get("nonce", ""), query.get("echostr", ""))
+    except (InvalidSignatureException, InvalidCorpIdException):
+        log.warning("WeCom URL check refused: bad msg_signature or another corp's echostr")
+        return web.Response(status=403, text="bad signature")
+    except (ValueError, binascii.Error, IndexError):
+        return web.Response(status=400, text="echostr is not a WeCom-encrypted value")
+    return web.Response(text=echo, content_type="text/plain")
+
+
+async def decrypt_callback(crypto: WeChatCrypto, request: web.Request) -> dict[str, Any] | web.Response:
+    """The decrypted XML of a POSTed callback as a dict, or the refusal to answer (403 forged, 400 not WeCom's)."""
+    body = await request.read()
+    query = request.query
+    try:
+        plain = crypto.decrypt_message(body.decode("utf-8"), query.get("msg_signature", ""),
+                                       query.get("timestamp", ""), query.get("nonce", ""))
+    except (InvalidSignatureException, InvalidCorpIdException):
+        log.warning("WeCom callback refused: bad msg_signature or a message for another corp")
+        return web.Response(status=403, text="bad signature")
+    except Exception as exc:  # not XML, no <Encrypt>, not base64, bad padding: not WeCom's
+        log.warning("WeCom callback refused: %s", type(exc).__name__)
+        return web.Response(status=400, text="not a WeCom-encrypted callback")
+    try:
+        message = xmltodict.parse(plain)["xml"]
+    except Exception:
+        return web.Response(status=400, text="the decrypted callback is not WeCom's XML")
+    if not isinstance(message, dict):
+        return web.Response(status=400, text="the decrypted callback is not WeCom's XML")
+    return dict(message)
+
+
 class WeComCallback:
     """The callback URL's handlers; `api` answers users, `sender` keeps click response codes."""
 
@@ -63,35 +99,12 @@ class WeComCallback:
         self._work: set[asyncio.Task[None]] = set()
 
     async def verify(self, request: web.Request) -> web.Response:
-        query = request.query
-        try:
-            echo = self.crypto.check_signature(query.get("msg_signature", ""), query.get("timestamp", ""),
-                                               query.get("nonce", ""), query.get("echostr", ""))
-        except (InvalidSignatureException, InvalidCorpIdException):
-            log.warning("WeCom URL check refused: bad msg_signature or another corp's echostr")
-            return web.Response(status=403, text="bad signature")
-        except (ValueError, binascii.Error, IndexError):
-            return web.Response(status=400, text="echostr is not a WeCom-encrypted value")
-        return web.Response(text=echo, content_type="text/plain")
+        return check_url(self.crypto, request)
 
     async def receive(self, request: web.Request) -> web.Response:
-        body = await request.read()
-        query = request.query
-        try:
-            plain = self.crypto.decrypt_message(body.decode("utf-8"), query.get("msg_signature", ""),
-                                                query.get("timestamp", ""), query.get("nonce", ""))
-        except (InvalidSignatureException, InvalidCorpIdException):
-            log.warning("WeCom callback refused: bad msg_signature or a message for another corp")
-            return web.Response(status=403, text="bad signature")
-        except Exception as exc:  # not XML, no <Encrypt>, not base64, bad padding: not WeCom's
-            log.warning("WeCom callback refused: %s", type(exc).__name__)
-            return web.Response(status=400, text="not a WeCom-encrypted callback")
-        try:
-            message = xmltodict.parse(plain)["xml"]
-        except Exception:
-            return web.Response(status=400, text="the decrypted callback is not WeCom's XML")
-        if not isinstance(message, dict):
-            return web.Response(status=400, text="the decrypted callback is not WeCom's XML")
+        message = await decrypt_callback(self.crypto, request)
+        if isinstance(message, web.Response):
+            return message
         task = asyncio.create_task(self._handle(message), name="kefu-wecom-callback")
         self._work.add(task)
         task.add_done_callback(self._work.discard)

@@ -84,7 +84,7 @@ async def test_log_lines_are_json_with_the_request_id(serve_env: dict[str, str],
     assert {line["logger"] for line in traced} >= {"kefu.pipeline", "kefu.app"}
     assert not any("my parcel arrived broken" in line["msg"] for line in lines)  # no message bodies at info
     assert not any(API_TOKEN in json.dumps(line) for line in lines)
-    assert any(line["msg"].startswith("channels: webhook (customers); team: console;") for line in lines)
+    assert any(line["msg"].startswith("channels: webhook, webchat (customers); team: console;") for line in lines)
 
 
 def test_an_outdated_postgresql_schema_stops_kefu_with_a_one_line_error(database_url: str, tmp_path: Path) -> None:

@@ -6,6 +6,13 @@ Endpoints (under /cgi-bin/), as protocols.md §3 describes them:
   text_notice, shapes validated) → msgid and, for a button card, a response_code;
 - `POST message/update_template_card` (spends a response code: each is good for one update);
 - `POST webhook/send?key=` group robots, 20 messages a minute per key → 45009, an unknown key → 93000.
+- 微信客服: `POST kf/sync_msg` (opaque cursors, `limit`, `has_more`; a callback Token from `customer_writes` is
+  checked: 95007 when unknown or older than 10 minutes; 95000 for an unknown open_kfid) and `POST kf/send_msg`
+  (text only, 1-2048 bytes; within 48 h of the customer's last message, else 95002; at most 5 messages in that
+  window, else 95001; a repeated `msgid` is answered as sent without delivering again). These kf errcodes are
+  the fake's reading of WeCom's error code list (95000 invalid open_kfid, 95001 send count limit, 95002 send time
+  limit, 95007 invalid msg token), not verified against WeCom. kf endpoints need a token of the kf secret
+  (`kf_secret`); an app token there, or a kf token on the app's endpoints, answers 48002 (api forbidden).
 Every API call checks the token: 41001 (missing), 40014 (not issued), 42001 (expired with `expire_tokens`).
 Faults are scripted per endpoint with `fail(endpoint, errcode, times)` (45009, -1, ...). Bodies are parsed as JSON
 whatever the Content-Type (wechatpy sends none). A malformed body or card answers 40058 (invalid parameter) with
@@ -36,6 +43,10 @@ from tests.fakes.threaded_server import ThreadedServer
 T = TypeVar("T")
 TASK_ID = re.compile(r"[A-Za-z0-9_\-@]{1,128}")
 ROBOT_LIMIT_PER_MINUTE = 20
+KF_WINDOW_SECONDS = 48 * 3600
+KF_WINDOW_MESSAGES = 5
+KF_TOKEN_SECONDS = 600
+KF_TEXT_BYTES = 2048
 
 
 @dataclass(frozen=True)
@@ -71,9 +82,18 @@ class FakeWeCom(ThreadedServer):
     thread_name = "fake-wecom"
 
     def __init__(self, *, corp_id: str = "wwkefu0123456789", secret: str = "kefu-app-secret",
-                 agent_id: int = 1000002, robot_keys: tuple[str, ...] = ("robot-key-alerts-0001",)) -> None:
+                 agent_id: int = 1000002, robot_keys: tuple[str, ...] = ("robot-key-alerts-0001",),
+                 kf_secret: str = "kefu-kf-secret", open_kfid: str = "wkkefu0000000001") -> None:
         self.corp_id = corp_id
         self.secret = secret
+        self.kf_secret = kf_secret
+        self.open_kfid = open_kfid
+        self._token_secrets: dict[str, str] = {}  # token → "app" or "kf"
+        self._kf_log: list[dict[str, Any]] = []  # every kf message, in order (sync_msg reads it)
+        self._kf_tokens: dict[str, float] = {}  # callback Token → when issued
+        self._kf_windows: dict[tuple[str, str], list[float]] = {}  # (open_kfid, user) → [last message, sent]
+        self._kf_msgids: set[str] = set()
+        self.kf_sent: list[dict[str, Any]] = []  # every kf/send_msg delivered to a customer
         self.agent_id = agent_id
         self.robot_keys = set(robot_keys)
         self._lock = threading.RLock()
@@ -166,11 +186,13 @@ class FakeWeCom(ThreadedServer):
             return self._record("gettoken", request, None, {"errcode": fault, "errmsg": "scripted fault"})
         if request.query.get("corpid") != self.corp_id:
             return self._record("gettoken", request, None, {"errcode": 40013, "errmsg": "invalid corpid"})
-        if request.query.get("corpsecret") != self.secret:
+        secret = request.query.get("corpsecret")
+        if secret not in (self.secret, self.kf_secret):
             return self._record("gettoken", request, None, {"errcode": 40001, "errmsg": "invalid credential"})
         token = "tok-" + uuid.uuid4().hex
         with self._lock:
             self._tokens[token] = True
+            self._token_secrets[token] = "kf" if secret == self.kf_secret else "app"
         return self._record("gettoken", request, None, {"errcode": 0, "errmsg": "ok", "access_token": token,
                                                         "expires_in": 7200})
 
@@ -196,11 +218,19 @@ class FakeWeCom(ThreadedServer):
         error = self._token_error(request)
         if error is not None:
             return self._record(endpoint, request, body, error)
+        with self._lock:
+            kind = self._token_secrets.get(request.query.get("access_token", ""))
+        if kind != ("kf" if endpoint.startswith("kf/") else "app"):
+            return self._record(endpoint, request, body, {"errcode": 48002, "errmsg": "api forbidden"})
         fault = self._fault(endpoint)
         if fault is not None:
             return self._record(endpoint, request, body, {"errcode": fault, "errmsg": "scripted fault"})
         try:
-            if endpoint == "message/send":
+            if endpoint == "kf/sync_msg":
+                response = self._kf_sync(body)
+            elif endpoint == "kf/send_msg":
+                response = self._kf_send(body)
+            elif endpoint == "message/send":
                 response = self._send(body)
             elif endpoint == "message/update_template_card":
                 response = self._update(body)
@@ -209,6 +239,89 @@ class FakeWeCom(ThreadedServer):
         except BadRequest as exc:
             response = {"errcode": 40058, "errmsg": f"invalid parameter: {exc}"}
         return self._record(endpoint, request, body, response)
+
+    # ---- 微信客服 ------------------------------------------------------------------------------------------
+
+    def customer_writes(self, user: str, content: str = "", *, msgtype: str = "text", ago_seconds: float = 0,
+                        open_kfid: str | None = None) -> tuple[str, str]:
+        """A WeChat customer's message to the kf account: (its msgid, the callback Token to announce it with)."""
+        open_kfid = open_kfid or self.open_kfid
+        sent = time.time() - ago_seconds
+        msgid = "kfmsg-" + uuid.uuid4().hex[:16]
+        entry: dict[str, Any] = {"msgid": msgid, "open_kfid": open_kfid, "external_userid": user,
+                                 "send_time": int(sent), "origin": 3, "msgtype": msgtype}
+        if msgtype == "text":
+            entry["text"] = {"content": content}
+        elif msgtype == "image":
+            entry["image"] = {"media_id": "media-" + uuid.uuid4().hex[:8]}
+        token = "ENCkf" + uuid.uuid4().hex
+        with self._lock:
+            self._kf_log.append(entry)
+            self._kf_windows[(open_kfid, user)] = [sent, 0]
+            self._kf_tokens[token] = time.time()
+        return msgid, token
+
+    def kf_event(self, user: str, event_type: str = "enter_session", *, open_kfid: str | None = None) -> str:
+        """A system event (origin 4) in the kf log; returns a callback Token."""
+        open_kfid = open_kfid or self.open_kfid
+        token = "ENCkf" + uuid.uuid4().hex
+        with self._lock:
+            self._kf_log.append({"msgid": "kfevt-" + uuid.uuid4().hex[:16], "open_kfid": open_kfid,
+                                 "send_time": int(time.time()), "origin": 4, "msgtype": "event",
+                                 "event": {"event_type": event_type, "open_kfid": open_kfid,
+                                           "external_userid": user}})
+            self._kf_tokens[token] = time.time()
+        return token
+
+    def kf_texts_to(self, user: str) -> list[str]:
+        with self._lock:
+            return [m["text"]["content"] for m in self.kf_sent if m.get("touser") == user]
+
+    def _kf_sync(self, body: dict[str, Any]) -> dict[str, Any]:
+        open_kfid = body.get("open_kfid")
+        if open_kfid != self.open_kfid:
+            return {"errcode": 95000, "errmsg": "invalid open_kfid"}
+        token = body.get("token")
+        with self._lock:
+            issued = self._kf_tokens.get(str(token)) if token else None
+        if token and (issued is None or time.time() - issued > KF_TOKEN_SECONDS):
+            return {"errcode": 95007, "errmsg": "invalid msg token"}
+        limit = body.get("limit", 1000)
+        if not isinstance(limit, int) or not 1 <= limit <= 1000:
+            raise BadRequest("limit: 1 to 1000")
+        cursor = body.get("cursor") or ""
+        if cursor and not re.fullmatch(r"cur-\d+", str(cursor)):
+            raise BadRequest(f"cursor {cursor!r} was not issued")
+        start = int(str(cursor).removeprefix("cur-")) if cursor else 0
+        with self._lock:
+            entries = [e for e in self._kf_log if e["open_kfid"] == open_kfid]
+        page = entries[start:start + limit]
+        end = start + len(page)
+        return {"errcode": 0, "errmsg": "ok", "next_cursor": f"cur-{end}", "has_more": int(end < len(entries)),
+                "msg_list": page}
+
+    def _kf_send(self, body: dict[str, Any]) -> dict[str, Any]:
+        open_kfid, user = body.get("open_kfid"), body.get("touser")
+        if open_kfid != self.open_kfid:
+            return {"errcode": 95000, "errmsg": "invalid open_kfid"}
+        if body.get("msgtype") != "text":
+            raise BadRequest(f"msgtype {body.get('msgtype')!r} is not faked")
+        content = (body.get("text") or {}).get("content")
+        if not isinstance(content, str) or not 1 <= len(content.encode()) <= KF_TEXT_BYTES:
+            raise BadRequest(f"text.content: 1 to {KF_TEXT_BYTES} bytes")
+        msgid = str(body.get("msgid") or "") or "kfsent-" + uuid.uuid4().hex[:16]
+        with self._lock:
+            if msgid in self._kf_msgids:
+                return {"errcode": 0, "errmsg": "ok", "msgid": msgid}
+            window = self._kf_windows.get((str(open_kfid), str(user)))
+            if window is None or time.time() - window[0] > KF_WINDOW_SECONDS:
+                return {"errcode": 95002, "errmsg": "send msg time limit: 48 hours after the customer's message"}
+            if window[1] >= KF_WINDOW_MESSAGES:
+                return {"errcode": 95001, "errmsg": "send msg count limit: 5 messages"}
+            window[1] += 1
+            self._kf_msgids.add(msgid)
+            self.kf_sent.append(body)
+        return {"errcode": 0, "errmsg": "ok", "msgid": msgid}
 
     def _check_card(self, card: Any) -> None:
         if not isinstance(card, dict):

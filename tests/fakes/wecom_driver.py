@@ -1,5 +1,5 @@
 """A driver that acts as WeCom toward kefu's callback URL: the GET URL check and encrypted POST callbacks (text
-messages, `template_card_event` button clicks), signed like WeCom signs them.
+messages, `template_card_event` button clicks, 微信客服's `kf_msg_or_event`), signed like WeCom signs them.
 
 The encryption is written here from the protocol (protocols.md §3.2), independently of wechatpy, so that a bug in
 how kefu uses wechatpy cannot hide behind the same bug in the test: AES-256-CBC with the 43-character
@@ -104,6 +104,15 @@ class WeComDriver:
                 f"<TaskId>{_cdata(task_id)}</TaskId><CardType>{_cdata('button_interaction')}</CardType>"
                 f"<ResponseCode>{_cdata(response_code)}</ResponseCode><AgentID>{self.agent_id}</AgentID>"
                 f"<SelectedItems></SelectedItems></xml>")
+
+    def kf_event_xml(self, token: str, open_kfid: str) -> str:
+        """微信客服's callback: new messages or events wait on account `open_kfid`; `token` is sync_msg's."""
+        return (f"<xml><ToUserName>{_cdata(self.corp_id)}</ToUserName><CreateTime>{int(time.time())}</CreateTime>"
+                f"<MsgType>{_cdata('event')}</MsgType><Event>{_cdata('kf_msg_or_event')}</Event>"
+                f"<Token>{_cdata(token)}</Token><OpenKfId>{_cdata(open_kfid)}</OpenKfId></xml>")
+
+    async def kf_event(self, token: str, open_kfid: str) -> Delivery:
+        return await self.post_xml(self.kf_event_xml(token, open_kfid))
 
     async def text(self, user: str, content: str, **options: bool) -> Delivery:
         return await self.post_xml(self.text_xml(user, content), **options)

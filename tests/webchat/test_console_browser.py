@@ -5,8 +5,6 @@ keeps the feed. Screenshots go to the test's tmp folder (printed). No page may l
 
 from __future__ import annotations
 
-import shutil
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -14,10 +12,9 @@ import pytest
 
 from tests.e2e.conftest import wait_until
 from tests.fakes.callback_server import CallbackServer
-from tests.webchat.conftest import MANAGER, MANAGER_PASSWORD
+from tests.webchat.conftest import CHROMIUM, MANAGER, MANAGER_PASSWORD
 
 playwright_api = pytest.importorskip("playwright.async_api", reason="Playwright is not installed: run make install-dev")
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 if not Path(CHROMIUM).exists():
     pytest.skip("Debian's chromium is not installed (apt-get install -y chromium, which `make test` tries): "
                 "the console's browser tests are skipped", allow_module_level=True)
@@ -42,21 +39,11 @@ class BrowserPage:
         return path
 
 
-@pytest.fixture
-async def browser(tmp_path: Path) -> AsyncIterator[Any]:
-    async with playwright_api.async_playwright() as playwright:
-        chromium = await playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
-                                                    args=["--no-sandbox", "--disable-dev-shm-usage"])
-        try:
-            yield chromium
-        finally:
-            await chromium.close()
-
-
-async def open_page(browser: Any, tmp_path: Path) -> BrowserPage:
+async def open_page(browser: Any, tmp_path: Path, **options: Any) -> BrowserPage:
+    """A new page in its own browser context (`options`: Playwright's context options, e.g. locale="es-ES")."""
     artifacts = tmp_path / "artifacts"
     artifacts.mkdir(exist_ok=True)
-    context = await browser.new_context(viewport={"width": 1280, "height": 900})
+    context = await browser.new_context(**{"viewport": {"width": 1280, "height": 900}, **options})
     return BrowserPage(await context.new_page(), artifacts)
 
 

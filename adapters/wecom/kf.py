@@ -1,0 +1,286 @@
+"""微信客服 (WeChat Customer Service, "kf") as the customer channel "wecom_kf".
+
+Receiving: WeCom POSTs an encrypted `kf_msg_or_event` callback (a sync Token valid 10 min and the OpenKfId) to
+`/wecom/kf/callback`; it is answered at once and kefu then pulls with `kf/sync_msg` from the account's cursor,
+page by page (`has_more`), using the kf secret's own access token. Each page's customer messages (origin 3) go to
+`pipeline.ingest` as `Inbound`s of channel "wecom_kf" (conversation "<open_kfid>:<external_userid>"), then the
+page's `next_cursor` is saved (`ChannelCursor`). A crash between the two re-reads that page, which ingest drops as
+duplicates (it is idempotent on the msgid), so nothing is skipped or doubled across restarts; a redelivered
+callback pulls from the saved cursor and finds nothing new. Pulls of one account are serialized in the process.
+Non-text customer messages are ingested as a placeholder ("[image]"): the customer is waiting for an answer,
+so an agent must see that they wrote. Events (origin 4) and servicers' own messages (origin 5) are skipped.
+
+Sending (the outbox sender of "wecom_kf", replies only): `kf/send_msg` as text. WeChat allows replies only within
+48 h of the customer's last message, and at most 5 in that window; kefu checks that before sending (the last
+inbound of the conversation from the messages table, the replies sent since from the outbox) and when the window
+is closed (or WeCom answers 95001/95002) fails the reply permanently with the reason and puts a
+"WeChat window" field on the ticket's triage card (a card update, or a new card when the ticket has none).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from typing import Any, Final, Protocol
+
+from aiohttp import web
+from sqlalchemy import func, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+from wechatpy.enterprise.crypto import WeChatCrypto
+from wechatpy.exceptions import WeChatClientException
+
+from adapters.wecom.callback import check_url, decrypt_callback
+from adapters.wecom.client import WeComApi, send_error
+from bot.messages import CardField, CustomerInfo, Inbound, IngestResult, card_to_payload
+from bot.outbox import SendError, enqueue
+from bot.settings import Settings, WeComSettings
+from models.db import session_scope, utcnow
+from models.tables import ChannelCursor, Message, OutboxItem, Ticket
+
+log = logging.getLogger("kefu.wecom.kf")
+
+CHANNEL: Final = "wecom_kf"
+CALLBACK_PATH: Final = "/wecom/kf/callback"
+SYNC_LIMIT: Final = 1000
+CUSTOMER: Final = 3  # origin of a customer's message; 4 is a system event, 5 a servicer's message
+WINDOW: Final = timedelta(hours=48)
+WINDOW_REPLIES: Final = 5
+TEXT_BYTES: Final = 2048  # kf/send_msg text.content
+WINDOW_FIELD: Final = "WeChat window"
+# WeCom's errcodes for a closed window, as the fake answers them (protocols.md §3.6; not verified against WeCom).
+WINDOW_ERRORS: Final = {95001: "WeChat allows at most 5 replies after a customer's message",
+                        95002: "WeChat allows replies only within 48 h of the customer's last message"}
+PLACEHOLDERS: Final = {"image": "[image]", "voice": "[voice]", "video": "[video]", "file": "[file]",
+                       "location": "[location]", "link": "[link]", "business_card": "[business card]",
+                       "miniprogram": "[mini program]", "msgmenu": "[menu choice]", "channels": "[channels post]"}
+
+
+class KfPipeline(Protocol):
+    async def ingest(self, inbound: Inbound) -> IngestResult: ...
+
+
+class KfCore(Protocol):
+    """What the kf channel uses of kefu (bot.app.Kefu provides it)."""
+
+    settings: Settings
+    engine: Engine | None
+    pipeline: Any  # KfPipeline once the intent model has loaded, None before
+
+
+def conversation_id(open_kfid: str, external_userid: str) -> str:
+    return f"{open_kfid}:{external_userid}"
+
+
+def parse_conversation(target: str) -> tuple[str, str]:
+    """(open_kfid, external_userid) of a reply's target; SendError when it is not a kf conversation."""
+    open_kfid, _, user = target.partition(":")
+    if not open_kfid or not user:
+        raise SendError(f"wecom_kf target {target!r}: expected '<open_kfid>:<external_userid>'", transient=False)
+    return open_kfid, user
+
+
+def inbound_from(message: dict[str, Any]) -> Inbound | None:
+    """The `Inbound` of one sync_msg entry, None for what is not a customer's message (logged)."""
+    msgid, kind = str(message.get("msgid") or ""), str(message.get("msgtype") or "")
+    if message.get("origin") != CUSTOMER or kind == "event":
+        log.debug("kf %s (origin %s, %s) skipped: not a customer's message", msgid, message.get("origin"), kind)
+        return None
+    open_kfid, user = str(message.get("open_kfid") or ""), str(message.get("external_userid") or "")
+    if not msgid or not open_kfid or not user:
+        log.warning("kf message without msgid, open_kfid or external_userid skipped: %r", message)
+        return None
+    text = str((message.get("text") or {}).get("content") or "").strip() if kind == "text" else ""
+    if not text:
+        text = PLACEHOLDERS.get(kind, f"[{kind or 'message'}]")
+    sent = message.get("send_time")
+    sent_at = datetime.fromtimestamp(int(sent), UTC) if isinstance(sent, int | str) and str(sent).isdigit() else None
+    return Inbound(channel=CHANNEL, channel_message_id=msgid, customer=CustomerInfo(id=user), text=text,
+                   conversation_id=conversation_id(open_kfid, user), sent_at=sent_at)
+
+
+# ---- the cursor --------------------------------------------------------------------------------------------------
+
+
+def load_cursor(engine: Engine, key: str) -> str:
+    with Session(engine) as session:
+        return session.scalar(select(ChannelCursor.cursor).where(ChannelCursor.channel == CHANNEL,
+                                                                 ChannelCursor.key == key)) or ""
+
+
+def save_cursor(engine: Engine, key: str, cursor: str) -> None:
+    table = ChannelCursor.__table__  # type: ignore[attr-defined]
+    dialect = postgresql if engine.dialect.name == "postgresql" else sqlite
+    now = utcnow()
+    statement = dialect.insert(table).values(channel=CHANNEL, key=key, cursor=cursor, updated_at=now)
+    statement = statement.on_conflict_do_update(index_elements=["channel", "key"],
+                                                set_={"cursor": cursor, "updated_at": now})
+    with engine.begin() as connection:
+        connection.execute(statement)
+
+
+# ---- the 48 h / 5 replies window ---------------------------------------------------------------------------------
+
+
+def window_closed(session: Session, conversation: str, now: datetime) -> str | None:
+    """Why WeChat would refuse a reply in `conversation` now, None while its window is open."""
+    last = session.execute(
+        select(Message.sent_at, Message.created_at).join(Ticket, Message.ticket_id == Ticket.id)  # type: ignore[arg-type]
+        .where(Ticket.channel == CHANNEL, Ticket.conversation_id == conversation, Message.direction == "in")
+        .order_by(Message.id.desc()).limit(1)  # type: ignore[union-attr]
+    ).first()
+    if last is None:
+        return "WeChat window closed: the customer has not written to this account; reply by another channel"
+    since = last.sent_at or last.created_at
+    if now - since > WINDOW:
+        hours = (now - since).total_seconds() / 3600
+        return (f"WeChat window closed: the customer's last message was {hours:.0f} h ago and WeChat allows "
+                f"replies within 48 h; reply by another channel")
+    sent = session.scalar(select(func.count()).select_from(OutboxItem).where(
+        OutboxItem.channel == CHANNEL, OutboxItem.kind == "reply", OutboxItem.target == conversation,
+        OutboxItem.status == "sent", OutboxItem.sent_at >= since))  # type: ignore[operator]
+    if (sent or 0) >= WINDOW_REPLIES:
+        return (f"WeChat window closed: {sent} replies were sent since the customer's last message and WeChat "
+                f"allows {WINDOW_REPLIES}; reply by another channel")
+    return None
+
+
+def tell_team(session: Session, settings: Settings, item: OutboxItem, reason: str) -> None:
+    """Put the closed window on the ticket's triage card: an update of its card, or a new card if it has none."""
+    from bot.pipeline import team_route
+    from handlers.actions import last_card
+
+    ticket = session.get(Ticket, item.ticket_id) if item.ticket_id is not None else None
+    if ticket is None:
+        return
+    card = last_card(session, ticket)
+    fields = [f for f in card.fields if f.label != WINDOW_FIELD] + [CardField(WINDOW_FIELD, reason)]
+    card = replace(card, fields=tuple(fields))
+    posted = session.scalars(select(OutboxItem).where(OutboxItem.ticket_id == ticket.id, OutboxItem.kind == "card")
+                             .order_by(OutboxItem.id)).first()  # type: ignore[arg-type]
+    if posted is not None:
+        enqueue(session, dedup_key=f"kf_window:{item.id}", kind="card_update",
+                channel=ticket.card_channel or posted.channel, target=ticket.card_ref or "",
+                payload=card_to_payload(card), ticket_id=ticket.id)
+    else:
+        channel, target = team_route(settings, ticket)
+        enqueue(session, dedup_key=f"kf_window:{item.id}", kind="card", channel=channel, target=target,
+                payload=card_to_payload(card), ticket_id=ticket.id)
+
+
+# ---- the channel -------------------------------------------------------------------------------------------------
+
+
+class WeComKfChannel:
+    """The "wecom_kf" customer channel: the kf callback's routes, the pulls, and the outbox sender of replies."""
+
+    name = CHANNEL
+
+    def __init__(self, settings: WeComSettings, core: KfCore) -> None:
+        assert settings.kf_enabled and settings.corp_id and settings.kf_secret is not None
+        assert settings.token is not None and settings.aes_key is not None
+        self.core = core
+        self.api = WeComApi(settings.corp_id, settings.kf_secret.get_secret_value(), api_url=settings.api_url,
+                            timeout=settings.request_timeout_seconds)
+        self.crypto = WeChatCrypto(settings.token.get_secret_value(), settings.aes_key.get_secret_value(),
+                                   settings.corp_id)
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._work: set[asyncio.Task[None]] = set()
+
+    def mount(self, app: web.Application) -> None:
+        app.router.add_get(CALLBACK_PATH, self.verify)
+        app.router.add_post(CALLBACK_PATH, self.receive)
+
+    async def verify(self, request: web.Request) -> web.Response:
+        return check_url(self.crypto, request)
+
+    async def receive(self, request: web.Request) -> web.Response:
+        message = await decrypt_callback(self.crypto, request)
+        if isinstance(message, web.Response):
+            return message
+        if message.get("MsgType") == "event" and message.get("Event") == "kf_msg_or_event":
+            open_kfid, token = str(message.get("OpenKfId") or ""), str(message.get("Token") or "")
+            if open_kfid:
+                task = asyncio.create_task(self.pull(open_kfid, token), name="kefu-wecom-kf-pull")
+                self._work.add(task)
+                task.add_done_callback(self._work.discard)
+        return web.Response(text="")  # at once: WeCom retries after 5 s
+
+    async def close(self) -> None:
+        """Let pulls in progress finish (their callbacks were acknowledged), then close the HTTP session."""
+        if self._work:
+            await asyncio.gather(*self._work, return_exceptions=True)
+        self.api.close()
+
+    async def pull(self, open_kfid: str, token: str) -> int:
+        """Read account `open_kfid` from its saved cursor to the end; returns how many messages were ingested.
+        Stops at the first failure (the cursor stays before the page, the next callback reads it again)."""
+        async with self._locks.setdefault(open_kfid, asyncio.Lock()):
+            engine, pipeline = self.core.engine, self.core.pipeline
+            if engine is None or pipeline is None:
+                log.warning("kf messages of %s not read yet: kefu is still loading (the next callback reads them)",
+                            open_kfid)
+                return 0
+            ingested = 0
+            cursor = await asyncio.to_thread(load_cursor, engine, open_kfid)
+            try:
+                while True:
+                    body = {"cursor": cursor, "token": token, "limit": SYNC_LIMIT, "voice_format": 0,
+                            "open_kfid": open_kfid}
+                    page = await self.api.post("kf/sync_msg", body)
+                    for entry in page.get("msg_list") or []:
+                        inbound = inbound_from(entry) if isinstance(entry, dict) else None
+                        if inbound is not None:
+                            await pipeline.ingest(inbound)
+                            ingested += 1
+                    cursor = str(page.get("next_cursor") or cursor)
+                    await asyncio.to_thread(save_cursor, engine, open_kfid, cursor)
+                    if not page.get("has_more"):
+                        return ingested
+            except Exception as exc:
+                log.error("reading kf messages of %s stopped: %s", open_kfid, send_error(exc, "kf/sync_msg"))
+                return ingested
+
+    # ---- the outbox sender ---------------------------------------------------------------------------------------
+
+    async def send(self, item: OutboxItem) -> str | None:
+        if item.kind != "reply":
+            raise SendError(f"the wecom_kf channel sends replies, not {item.kind!r} items", transient=False)
+        open_kfid, user = parse_conversation(item.target)
+        text = str(item.payload.get("text") or "")
+        size = len(text.encode())
+        if not text or size > TEXT_BYTES:
+            raise SendError(f"the reply is {size} bytes; WeChat takes 1 to {TEXT_BYTES}: shorten it", transient=False)
+        reason = await asyncio.to_thread(self._check_window, item)
+        if reason is not None:
+            raise SendError(reason, transient=False)
+        body = {"touser": user, "open_kfid": open_kfid, "msgid": f"kefu-{item.id}", "msgtype": "text",
+                "text": {"content": text}}
+        try:
+            result = await self.api.post("kf/send_msg", body)
+        except WeChatClientException as exc:
+            if exc.errcode in WINDOW_ERRORS:
+                reason = f"WeChat window closed (errcode {exc.errcode}): {WINDOW_ERRORS[exc.errcode]}; " \
+                         "reply by another channel"
+                await asyncio.to_thread(self._tell_team, item, reason)
+                raise SendError(reason, transient=False) from None
+            raise send_error(exc, "the reply (kf/send_msg)") from None
+        except Exception as exc:
+            raise send_error(exc, "the reply (kf/send_msg)") from None
+        return str(result.get("msgid") or "") or None
+
+    def _check_window(self, item: OutboxItem) -> str | None:
+        assert self.core.engine is not None
+        with session_scope(self.core.engine) as session:
+            reason = window_closed(session, item.target, utcnow())
+            if reason is not None:
+                tell_team(session, self.core.settings, item, reason)
+            return reason
+
+    def _tell_team(self, item: OutboxItem, reason: str) -> None:
+        assert self.core.engine is not None
+        with session_scope(self.core.engine) as session:
+            tell_team(session, self.core.settings, item, reason)
