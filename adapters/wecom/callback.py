@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import binascii
 import logging
+from collections.abc import Coroutine
 from typing import TYPE_CHECKING, Any
 
 import xmltodict
@@ -84,6 +85,26 @@ async def decrypt_callback(crypto: WeChatCrypto, request: web.Request) -> dict[s
     return dict(message)
 
 
+class AcknowledgedWork:
+    """Callbacks WeCom was already answered for, handled in the background; `drain` lets them finish."""
+
+    def __init__(self) -> None:
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    def start(self, work: Coroutine[Any, Any, Any], name: str) -> None:
+        task = asyncio.create_task(work, name=name)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def __len__(self) -> int:
+        """How many are still being handled."""
+        return len(self._tasks)
+
+    async def drain(self) -> None:
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+
+
 class WeComCallback:
     """The callback URL's handlers; `api` answers users, `sender` keeps click response codes."""
 
@@ -96,7 +117,7 @@ class WeComCallback:
         self.agent_id = agent_id
         self.language = language
         self.capabilities = capabilities
-        self._work: set[asyncio.Task[None]] = set()
+        self._work = AcknowledgedWork()
 
     async def verify(self, request: web.Request) -> web.Response:
         return check_url(self.crypto, request)
@@ -105,15 +126,12 @@ class WeComCallback:
         message = await decrypt_callback(self.crypto, request)
         if isinstance(message, web.Response):
             return message
-        task = asyncio.create_task(self._handle(message), name="kefu-wecom-callback")
-        self._work.add(task)
-        task.add_done_callback(self._work.discard)
+        self._work.start(self._handle(message), "kefu-wecom-callback")
         return web.Response(text="")  # at once: WeCom retries after 5 s
 
     async def close(self) -> None:
         """Let callbacks being handled finish (they were acknowledged to WeCom)."""
-        if self._work:
-            await asyncio.gather(*self._work, return_exceptions=True)
+        await self._work.drain()
 
     async def _handle(self, message: dict[str, Any]) -> None:
         try:

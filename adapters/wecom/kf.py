@@ -33,7 +33,7 @@ from sqlmodel import Session
 from wechatpy.enterprise.crypto import WeChatCrypto
 from wechatpy.exceptions import WeChatClientException
 
-from adapters.wecom.callback import check_url, decrypt_callback
+from adapters.wecom.callback import AcknowledgedWork, check_url, decrypt_callback
 from adapters.wecom.client import WeComApi, send_error
 from bot.messages import CardField, CustomerInfo, Inbound, IngestResult, card_to_payload
 from bot.outbox import SendError, enqueue
@@ -188,7 +188,7 @@ class WeComKfChannel:
         self.crypto = WeChatCrypto(settings.token.get_secret_value(), settings.aes_key.get_secret_value(),
                                    settings.corp_id)
         self._locks: dict[str, asyncio.Lock] = {}
-        self._work: set[asyncio.Task[None]] = set()
+        self._work = AcknowledgedWork()
 
     def mount(self, app: web.Application) -> None:
         app.router.add_get(CALLBACK_PATH, self.verify)
@@ -204,15 +204,12 @@ class WeComKfChannel:
         if message.get("MsgType") == "event" and message.get("Event") == "kf_msg_or_event":
             open_kfid, token = str(message.get("OpenKfId") or ""), str(message.get("Token") or "")
             if open_kfid:
-                task = asyncio.create_task(self.pull(open_kfid, token), name="kefu-wecom-kf-pull")
-                self._work.add(task)
-                task.add_done_callback(self._work.discard)
+                self._work.start(self.pull(open_kfid, token), "kefu-wecom-kf-pull")
         return web.Response(text="")  # at once: WeCom retries after 5 s
 
     async def close(self) -> None:
         """Let pulls in progress finish (their callbacks were acknowledged), then close the HTTP session."""
-        if self._work:
-            await asyncio.gather(*self._work, return_exceptions=True)
+        await self._work.drain()
         self.api.close()
 
     async def pull(self, open_kfid: str, token: str) -> int:
