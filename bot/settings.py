@@ -537,6 +537,9 @@ class WebchatSettings(_Section):
     # widget's endpoints answer cross-origin, and they carry no cookie: a visitor's token is its only credential.
     allowed_origins: list[str] = Field(default_factory=lambda: ["*"])
     messages_per_minute: int = Field(default=20, ge=1, le=1000)
+    # New visitor ids per client address and hour: without it a script could mint a visitor per message and
+    # step around messages_per_minute. Counted per process (a replica has its own count).
+    visitors_per_hour: int = Field(default=30, ge=1, le=100_000)
     max_message_chars: int = Field(default=2000, ge=1, le=10_000)
     secret: SecretStr | None = None  # signs visitor ids; default: generated into var/webchat-secret
 

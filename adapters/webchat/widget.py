@@ -7,7 +7,8 @@ Routes:
   "language"?}): hands the message to the pipeline as `Inbound(channel="webchat", channel_message_id=
   "<visitor>:<id>")`, so a retry after a network drop is stored once. 202 {"id", "status": "received" |
   "duplicate"}; 400 {"error", "field"}; 401 unknown visitor; 403 another origin; 413; 415; 429 with Retry-After
-  (over `[webchat] messages_per_minute`, counted in the database); 503 with Retry-After while the model loads;
+  (over `[webchat] messages_per_minute`, counted in the database; new visitor ids over `visitors_per_hour` per
+  client address); 503 with Retry-After while the model loads;
 - `GET /widget/api/events?visitor=<token>`: server-sent events. A fresh connection gets the conversation so far
   (`history`, event id the newest reply's outbox id); then each reply as it is sent (`reply`, event id its outbox
   id). A reconnection with Last-Event-ID gets what was sent after that event (and, rarely, a line again, which the
@@ -30,6 +31,8 @@ import contextlib
 import json
 import logging
 import re
+import time
+from collections import deque
 from datetime import timedelta
 from importlib import resources
 from typing import Any, Protocol
@@ -113,6 +116,7 @@ class WebchatChannel:
         self.core = core
         self._tokens: VisitorTokens | None = None
         self._feeds: set[asyncio.Event] = set()
+        self._issued: dict[str, deque[float]] = {}  # client address → when it was given new visitor ids
 
     # ---- channel contract --------------------------------------------------------------------------------
 
@@ -202,6 +206,16 @@ class WebchatChannel:
     async def new_visitor(self, request: web.Request) -> web.StreamResponse:
         if not self._origin_allowed(request):
             return error_response(403, "this origin may not use the chat widget")
+        limit = self.core.settings.webchat.visitors_per_hour
+        now = time.monotonic()
+        issued = self._issued.setdefault(request.remote or "?", deque())
+        while issued and issued[0] <= now - 3600:
+            issued.popleft()
+        if len(issued) >= limit:
+            wait = max(1, int(issued[0] + 3600 - now) + 1)
+            return self._refused(request, 429, f"at most {limit} new chats an hour from one address: try again "
+                                                f"in {wait} s", **{"Retry-After": str(wait)})
+        issued.append(now)
         return self._cors(request, web.json_response({"visitor": self.tokens.issue()}, status=201))
 
     async def message(self, request: web.Request) -> web.StreamResponse:

@@ -134,6 +134,17 @@ async def test_over_the_rate_limit_a_visitor_gets_429_with_retry_after_but_a_ret
     assert webchat_rows(kefu)[0] == 3
 
 
+async def test_one_address_cannot_mint_visitors_without_limit(start_kefu: Any) -> None:
+    kefu = await start_kefu(None, webchat={"visitors_per_hour": 3})
+
+    statuses = [(await kefu.client.post("/widget/api/visitors")).status for _ in range(3)]
+    refused = await kefu.client.post("/widget/api/visitors")
+
+    assert statuses == [201, 201, 201]
+    assert refused.status == 429 and 1 <= int(refused.headers["Retry-After"]) <= 3601
+    assert "at most 3 new chats an hour" in (await refused.json())["error"]
+
+
 async def test_cors_answers_any_origin_by_default_and_only_the_listed_stores_when_configured(
     start_kefu: Any
 ) -> None:
