@@ -23,9 +23,6 @@ from models.tables import Agent, DeliveryReceipt, Suggestion, Ticket
 if TYPE_CHECKING:
     from handlers.commands import Actor
 
-_RANK = {"agent": 0, "manager": 1, "admin": 2}
-
-
 @dataclass(frozen=True)
 class TicketBrief:
     id: int
@@ -50,12 +47,13 @@ class TeamDesk:
         """The kefu actor behind a platform user: the agent with that identity (by role), else a new face with
         role agent; a user listed as a manager of the platform is a manager whatever the table says."""
         from handlers.commands import Actor
+        from handlers.commands.permissions import ROLES
 
         with Session(self.engine) as session:
             agents = session.scalars(select(Agent).where(Agent.active.is_(True))).all()  # type: ignore[attr-defined]
         agent = next((a for a in agents if (a.identities or {}).get(platform) == user_id), None)
-        role = agent.role if agent is not None and agent.role in _RANK else "agent"
-        if user_id in self.managers.get(platform, frozenset()) and _RANK[role] < _RANK["manager"]:
+        role = agent.role if agent is not None and agent.role in ROLES else "agent"
+        if user_id in self.managers.get(platform, frozenset()) and role == "agent":
             role = "manager"
         name = agent.name if agent is not None else (display_name or f"{platform}:{user_id}")
         identities = {user_id, f"{platform}:{user_id}"} | ({display_name} if display_name else set())
@@ -63,9 +61,6 @@ class TeamDesk:
 
     async def actor_for(self, platform: str, user_id: str, display_name: str | None = None) -> Actor:
         return await asyncio.to_thread(self.actor_for_sync, platform, user_id, display_name)
-
-    def is_manager(self, platform: str, user_id: str) -> bool:
-        return user_id in self.managers.get(platform, frozenset())
 
     # ---- tickets and their cards ---------------------------------------------------------------------------
 

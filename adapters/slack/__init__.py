@@ -55,10 +55,6 @@ class SlackTeamChannel:
         self._socket: AsyncSocketModeHandler | None = None
         self._connecting: asyncio.Task[None] | None = None
 
-    @property
-    def mode(self) -> str:
-        return "socket" if self.settings.socket_mode else "http"
-
     def mount(self, app: web.Application) -> None:
         if not self.settings.socket_mode:
             app.router.add_post(EVENTS_PATH, self.events)
