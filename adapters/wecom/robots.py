@@ -25,7 +25,6 @@ from adapters.wecom.client import RATE_LIMIT_BACKOFF_SECONDS, RATE_LIMITED
 from bot.outbox import SendError
 from bot.webhook_pacing import RateLimited, WebhookPacer
 
-
 SEPARATOR: Final = "\n\n"
 TOO_FAST: Final = 45009  # the robot's 20 messages a minute are used up
 
