@@ -1,5 +1,6 @@
-"""Benchmarks of kefu's understanding (accuracy, out-of-scope rejection, throughput) on public datasets.
+"""kefu's benchmarks: intent classification on public datasets (bench.run), metric queries over a year of history
+(bench.metrics), load on real `kefu serve` processes (bench.loadtest), and the report gathering them (bench.report).
 
-Run with `make bench` (python -m bench.run --out bench/REPORT.md). Datasets are read from $KEFU_DATASETS or
-../shared/datasets next to the repository; nothing from them is copied into the repository.
+Run with `make bench`. Datasets are read from $KEFU_DATASETS or ../shared/datasets next to the repository; nothing
+from them is copied into the repository.
 """

@@ -12,6 +12,7 @@ measured when KEFU_BENCH_DATABASE_URL names a database (it is emptied and re-see
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import random
 import subprocess
@@ -178,13 +179,28 @@ def report(rows: list[tuple[str, int, int, dict[str, float]]]) -> str:
     return "\n".join(lines)
 
 
+def figures(rows: list[tuple[str, int, int, dict[str, float]]]) -> dict[str, object]:
+    """The machine-readable figures (bench/metrics.json): query latencies per database and history size."""
+    document: dict[str, object] = {}
+    for label, tickets, messages, results in rows:
+        key = label.lower()
+        document[f"metrics_30d_by_region_ms_{key}"] = round(results["compute_metrics 30d by region"], 1)
+        document[f"metrics_command_30d_by_region_ms_{key}"] = round(results["/metrics 30d by region (command)"], 1)
+        document[key] = {"tickets": tickets, "messages": messages,
+                         "queries_ms": {name: round(ms, 1) for name, ms in results.items()}}
+    return document
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path("bench/METRICS.md"))
+    parser.add_argument("--json", type=Path, default=Path("bench/metrics.json"))
     parser.add_argument("--messages", type=int, default=1_000_000)
     args = parser.parse_args()
-    text_report = report(run(args.messages))
+    rows = run(args.messages)
+    text_report = report(rows)
     args.out.write_text(text_report, encoding="utf-8")
+    args.json.write_text(json.dumps(figures(rows), indent=2) + "\n", encoding="utf-8")
     print(text_report)
 
 

@@ -5,12 +5,15 @@ classifier is fitted and calibrated on that catalogue alone (plus its built-in o
 used to choose anything), and the test split is scored. Embeddings are cached under bench/cache/ so a re-run
 skips the encoding; throughput is measured with the raw, uncached embedder on the same texts in the same run.
 
-    python -m bench.run --out bench/REPORT.md [--seeds 0,1,2] [--shots 8]
+    python -m bench.run --out bench/CLASSIFICATION.md [--json bench/classification.json] [--seeds 0,1,2] [--shots 8]
+
+The JSON file holds the figures that `python -m bench.report` gathers into bench/results.json.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
 import random
@@ -330,9 +333,31 @@ def render_report(results: list[TestResult], fits: dict[str, list[float]], throu
     return "\n".join(lines)
 
 
+def figures(results: list[TestResult], throughput: Throughput, embedder: Embedder) -> dict[str, object]:
+    """The machine-readable figures of a run (bench/classification.json)."""
+    by = {(r.dataset, r.test): r for r in results}
+    clinc = by[("CLINC150", "test")]
+    massive = {r.test: r.mean("in_scope") for r in results if r.dataset == "MASSIVE 1.1"}
+    en = massive.get("en-US") or 0.0
+    return {
+        "embedder": embedder.name,
+        "classify_msgs_per_s": round(throughput.classifier_batch, 1),
+        "raw_encoder_msgs_per_s": round(throughput.embedder_batch, 1),
+        "classify_one_p50_ms": round(throughput.classifier_p50_ms, 3),
+        "classify_one_p99_ms": round(throughput.classifier_p99_ms, 3),
+        "classification_overhead_p99_ms": round(throughput.overhead_p99_ms, 3),
+        "accuracy_in_scope": {f"{r.dataset} {r.test}": round(r.mean("in_scope") or 0.0, 4) for r in results},
+        "clinc150_oos_recall": round(clinc.mean("oos_recall") or 0.0, 4),
+        "massive_worst_locale_gap_points": round(100 * max(en - v for v in massive.values() if v is not None), 1)
+        if massive else None,
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+    }
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=Path("bench/REPORT.md"))
+    parser.add_argument("--out", type=Path, default=Path("bench/CLASSIFICATION.md"))
+    parser.add_argument("--json", type=Path, default=Path("bench/classification.json"))
     parser.add_argument("--seeds", default="0,1,2", help="comma-separated sampling seeds (default 0,1,2)")
     parser.add_argument("--shots", type=int, default=8, help="examples per intent (default 8)")
     args = parser.parse_args(argv)
@@ -376,7 +401,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     report = render_report(results, fits, throughput, args, raw, time.perf_counter() - started)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(report, encoding="utf-8")
-    log(f"wrote {args.out}")
+    args.json.write_text(json.dumps(figures(results, throughput, raw), indent=2) + "\n", encoding="utf-8")
+    log(f"wrote {args.out} and {args.json}")
     print(report)
     return 0
 
