@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 PIP    := $(BIN)/python -m pip
 PIPFLAGS := --disable-pip-version-check -q -c constraints.txt
 
-.PHONY: install install-dev browser run test lint bench clean
+.PHONY: install install-dev browser run demo test lint bench loadtest fuzz clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -34,15 +34,32 @@ run: install
 	$(BIN)/kefu db upgrade
 	$(BIN)/kefu serve
 
+# A made-up team's nine weeks of traffic in ./var/kefu.db (see `kefu demo --help`); run it before `make run`.
+demo: install
+	$(BIN)/kefu db upgrade
+	$(BIN)/kefu demo
+
 test: install-dev
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+
+# Hostile input with many more examples per property than `make test` (bounded; FUZZ_EXAMPLES per property).
+fuzz: install-dev
+	$(BIN)/python tests/hostile/fuzz_run.py --examples $(or $(FUZZ_EXAMPLES),1000)
 
 lint: install-dev
 	$(BIN)/ruff check .
 
+# Every benchmark, then bench/REPORT.md and bench/results.json gathering their figures (about 30 min).
 bench: install-dev
-	$(BIN)/python -m bench.run --out bench/REPORT.md
+	$(BIN)/python -m bench.run --out bench/CLASSIFICATION.md
 	$(BIN)/python -m bench.metrics --out bench/METRICS.md
+	$(BIN)/python -m bench.loadtest --out bench/loadtest.json
+	$(BIN)/python -m bench.report
+
+# Real `kefu serve` processes under a steady and a burst load on 127.0.0.1 (SQLite; PostgreSQL when it answers).
+loadtest: install-dev
+	$(BIN)/python -m bench.loadtest --out bench/loadtest.json $(LOADTEST_ARGS)
+	$(BIN)/python -m bench.report
 
 clean:
 	rm -rf $(VENV) var/*.db var/*.db-wal var/*.db-shm

@@ -1,11 +1,11 @@
 """The kefu application: assembly and lifecycle of one `kefu serve` process.
 
-settings → database engine (SQLite is migrated at start; PostgreSQL must already be at the latest schema) →
-reply templates → API credentials → channels (webhook for customers, console for the team) → outbox worker →
-aiohttp app (`/healthz`, `/readyz`, the inbound API). The intent model (embedder, catalogue plus learnt examples,
-classifier) loads in a background thread once the HTTP server is up; until then `/readyz` answers 503 and the
-inbound API 503 with Retry-After. SIGTERM/SIGINT stop the process cleanly: the HTTP server finishes its requests,
-the outbox worker finishes its in-flight sends.
+settings → database engine (SQLite is migrated at start; PostgreSQL must already be at the latest schema) → reply
+templates → API credentials → channels (webhook for customers, console for the team) → outbox worker → aiohttp app
+(`/healthz`, `/readyz`, the inbound API). The intent model (embedder, catalogue plus learnt examples, classifier,
+and the sentiment head on the same embedder) loads in a background thread once the HTTP server is up; until then
+`/readyz` answers 503 and the inbound API 503 with Retry-After. SIGTERM/SIGINT stop the process cleanly: the HTTP
+server finishes its requests, the outbox worker finishes its in-flight sends.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from sqlmodel import Session
 
 from bot.api_token import ApiCredentials, resolve_api_credentials
 from bot.logs import accept_request_id, request_id_var
+from bot.order_context import OrderLookup
 from bot.outbox import OutboxSender, OutboxWorker
 from bot.pipeline import Classifier, Pipeline, Templates
 from bot.settings import PLATFORM_SECTIONS, Settings
@@ -45,6 +46,7 @@ if TYPE_CHECKING:
     from handlers.commands import Actor
     from handlers.commands.answers import CommandAnswer
     from handlers.commands.executor import CommandExecutor
+    from intents.sentiment import SentimentScorer
     from knowledge.faq import FaqIndex
     from knowledge.translation import Translation, Translator
 
@@ -97,6 +99,27 @@ def load_intent_model(settings: Settings, engine: Engine) -> Classifier:
     return classifier
 
 
+def load_sentiment_model(settings: Settings, classifier: Classifier) -> SentimentScorer | None:
+    """The sentiment head (intents/sentiment.py) on the intent classifier's embedder, trained now on the shipped
+    examples (their embeddings cached in var/cache); the lexicon when the classifier has no embedder; None when
+    `[sentiment]` is off. The classifier's embedder is wrapped so that the intent classifier, the FAQ search and
+    the sentiment head encode each customer message once between them."""
+    if not settings.sentiment.enabled:
+        return None
+    from intents.embedders import CachedEmbedder, RecentEncodings
+    from intents.sentiment import LexiconSentiment, SentimentClassifier
+
+    embedder = getattr(classifier, "embedder", None)
+    if embedder is None or not callable(getattr(embedder, "encode", None)):
+        log.info("sentiment: no embedding model, the word lexicon scores messages")
+        return LexiconSentiment()
+    recent = embedder if isinstance(embedder, RecentEncodings) else RecentEncodings(embedder)
+    classifier.embedder = recent  # type: ignore[attr-defined]
+    sentiment = SentimentClassifier.fit(recent, encoder=CachedEmbedder(recent.inner, Path(settings.var_dir) / "cache"))
+    log.info("sentiment model ready: %s", sentiment.name)
+    return sentiment
+
+
 def load_templates(settings: Settings) -> Templates:
     from knowledge.templates import TemplateLibrary
 
@@ -135,6 +158,8 @@ class Kefu:
         self.kf_channel: Any = None  # adapters.wecom.kf.WeComKfChannel when [wecom] kf_secret is set
         self.webchat: WebchatChannel | None = None  # the chat widget's customer channel, set by web_app()
         self.desk: TeamDesk = None  # type: ignore[assignment]  # set by prepare()
+        # Order sources (Shopify, the seller's lookup hook) behind the pipeline; None when none is configured.
+        self.order_lookup: OrderLookup | None = OrderLookup.from_settings(settings)
         # False: the aiohttp start-up hook starts the model loading; `serve` sets it and starts the loading
         # itself once the HTTP server listens, so that /healthz answers from the first second.
         self.defer_model_loading = False
@@ -261,7 +286,7 @@ class Kefu:
         self._worker_task = asyncio.create_task(self.outbox_worker.run(), name="kefu-outbox")
         from scheduler.runner import build_scheduler  # scheduler/ builds on bot/: imported when serving
 
-        self.scheduler = build_scheduler(self.settings, self.engine)
+        self.scheduler = build_scheduler(self.settings, self.engine, reply_channels=self.reply_channels())
         self.scheduler.start()
         for channel in self.team_channels:
             await channel.start()
@@ -272,6 +297,9 @@ class Kefu:
         customers = ", ".join(["webhook", *sorted(self.reply_channels() - {"webhook"})])
         log.info("channels: %s (customers); team: %s; triage cards go to %s%s", customers, team,
                  self.settings.triage.channel, hint)
+        if self.order_lookup is not None:
+            log.info("order lookups: %s (timeout %g s)", ", ".join(s.name for s in self.order_lookup.sources),
+                     self.order_lookup.timeout)
         if not self.settings.webhook_callback_url:
             log.warning("KEFU_WEBHOOK_CALLBACK_URL is not set: webhook customers' questions go to agents as "
                         "suggestions, and replies to them cannot be delivered")
@@ -288,10 +316,12 @@ class Kefu:
         try:
             assert self.engine is not None and self.templates is not None
             classifier = self.model_loader(self.settings, self.engine)
+            sentiment = load_sentiment_model(self.settings, classifier)
             worker = self.outbox_worker
             self.pipeline = Pipeline(self.engine, classifier, self.templates, self.settings,
                                      on_enqueued=worker.notify if worker is not None else None,
-                                     reply_channels=self.reply_channels(), faq=self._faq_index(classifier))
+                                     reply_channels=self.reply_channels(), faq=self._faq_index(classifier),
+                                     sentiment=sentiment, orders=self.order_lookup)
         except Exception as exc:
             self.model_error = f"{type(exc).__name__}: {exc}"
             log.error("the intent model failed to load: %s", self.model_error)
@@ -314,6 +344,8 @@ class Kefu:
     async def _on_cleanup(self, _app: web.Application) -> None:
         for channel in self.team_channels:
             await channel.stop()
+        if self.order_lookup is not None:
+            await asyncio.to_thread(self.order_lookup.close)
         if self.scheduler is not None:
             await self.scheduler.stop()
         if self.outbox_worker is not None:

@@ -138,6 +138,24 @@ class BusinessCalendar:
             day += timedelta(days=1)
         return total
 
+    def windows(self, start: datetime, end: datetime) -> list[tuple[datetime, datetime]]:
+        """The working intervals overlapping [start, end) as UTC instants, whole (not clipped) and in order;
+        intervals that touch, such as a night shift's 22:00-24:00 and the next day's 00:00-06:00, are one."""
+        start, end = _naive_utc(start), _naive_utc(end)
+        if self.around_the_clock:
+            return [(start, end)] if start < end else []
+        merged: list[tuple[datetime, datetime]] = []
+        day = start.astimezone(self._zone).date() - timedelta(days=1)
+        last = end.astimezone(self._zone).date() + timedelta(days=1)
+        while day <= last:
+            for begin, finish in self._intervals(day):
+                if merged and begin <= merged[-1][1]:
+                    merged[-1] = (merged[-1][0], max(finish, merged[-1][1]))
+                else:
+                    merged.append((begin, finish))
+            day += timedelta(days=1)
+        return [(begin, finish) for begin, finish in merged if finish > start and begin < end]
+
     def _intervals(self, day: date) -> list[tuple[datetime, datetime]]:
         """The working intervals of a local date as UTC instants (empty on holidays)."""
         if day in self.holidays:

@@ -92,11 +92,12 @@ def lock_customer(session: Session, channel: str, info: CustomerInfo, now: datet
     lock (the SQLite write lock) until commit, so one customer's messages open tickets one at a time."""
     table = Customer.__table__  # type: ignore[attr-defined]
     values = {"channel": channel, "external_id": info.id, "name": info.name, "language": info.language,
-              "country": info.country, "created_at": now}
+              "country": info.country, "email": info.email, "created_at": now}
     dialect = session.get_bind().dialect.name
     insert: Any = postgresql.insert if dialect == "postgresql" else sqlite.insert
     session.execute(insert(table).values(values).on_conflict_do_nothing(index_elements=["channel", "external_id"]))
-    stated = {k: v for k, v in (("name", info.name), ("language", info.language), ("country", info.country)) if v}
+    stated = {k: v for k, v in (("name", info.name), ("language", info.language), ("country", info.country),
+                                ("email", info.email)) if v}
     session.execute(
         update(table)
         .where(table.c.channel == channel, table.c.external_id == info.id)

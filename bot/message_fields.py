@@ -15,10 +15,24 @@ from typing import Any
 from bot.messages import CustomerInfo
 
 MAX_TEXT_CHARS = 10_000  # the longest message text kefu accepts
+# Times outside these are typos or attacks; SLA deadlines computed from them must still fit in a datetime.
+EARLIEST_TIME = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST_TIME = datetime(2200, 1, 1, tzinfo=UTC)
 
-CUSTOMER_FIELDS = ("id", "name", "language", "country")
+CUSTOMER_FIELDS = ("id", "name", "language", "country", "email")
 _LANGUAGE = re.compile(r"^[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{1,8})*$")
 _COUNTRY = re.compile(r"^[A-Za-z]{2}$")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def lone_surrogate(value: str) -> str | None:
+    """The first lone surrogate in `value` (JSON's "\\ud800" escape decodes to one), or None. Such a string cannot
+    be encoded as UTF-8, so no database or platform can store or send it."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        return value[exc.start]
+    return None
 
 
 class FieldError(ValueError):
@@ -43,6 +57,9 @@ def string_field(data: dict[str, Any], key: str, name: str | None = None, *, req
         raise FieldError(f"{name} must be a string, got {type(value).__name__}", name)
     if "\x00" in value:
         raise FieldError(f"{name} must not contain NUL characters", name)
+    surrogate = lone_surrogate(value)
+    if surrogate is not None:
+        raise FieldError(f"{name} is not valid Unicode: it holds a lone surrogate (\\u{ord(surrogate):04x})", name)
     if not value.strip():
         raise FieldError(f"{name} must not be empty", name)
     if len(value) > limit:
@@ -59,7 +76,7 @@ def reject_unknown(data: dict[str, Any], known: tuple[str, ...], prefix: str = "
 
 
 def customer_field(data: dict[str, Any], *, required: bool = True) -> CustomerInfo | None:
-    """The `customer` object: {"id", "name"?, "language"?, "country"?}; the language tag lower-cased with
+    """The `customer` object: {"id", "name"?, "language"?, "country"?, "email"?}; the language tag lower-cased with
     hyphens ("pt-BR" → "pt-br"), the country upper-cased."""
     customer = data.get("customer")
     if customer is None:
@@ -83,8 +100,12 @@ def customer_field(data: dict[str, Any], *, required: bool = True) -> CustomerIn
             raise FieldError(f"customer.country must be a two-letter country code such as 'MX', got {country!r}",
                              "customer.country")
         country = country.upper()
+    email = string_field(customer, "email", "customer.email", limit=255)
+    if email is not None and not _EMAIL.match(email.strip()):
+        raise FieldError(f"customer.email must be an email address such as 'ana@example.com', got {email!r}",
+                         "customer.email")
     return CustomerInfo(id=customer_id, name=string_field(customer, "name", "customer.name"), language=language,
-                        country=country)
+                        country=country, email=email.strip() if email else None)
 
 
 def time_field(data: dict[str, Any], key: str, *, required: bool = False) -> datetime | None:
@@ -100,7 +121,14 @@ def time_field(data: dict[str, Any], key: str, *, required: bool = False) -> dat
                          key) from None
     if value.tzinfo is None:
         raise FieldError(f"{key} needs a UTC offset (such as +01:00 or Z), got {raw!r}", key)
-    return value.astimezone(UTC)
+    out_of_range = FieldError(f"{key} must be between {EARLIEST_TIME.year} and {LATEST_TIME.year}, got {raw!r}", key)
+    try:
+        value = value.astimezone(UTC)
+    except OverflowError:  # 9999-12-31T23:00-05:00 is past the last date Python can hold in UTC
+        raise out_of_range from None
+    if not EARLIEST_TIME <= value < LATEST_TIME:
+        raise out_of_range
+    return value
 
 
 def json_object_line(text: str) -> dict[str, Any]:

@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
-IngestAction = Literal["auto_replied", "suggested", "duplicate"]
+IngestAction = Literal["auto_replied", "suggested", "duplicate", "csat_answered"]
 
 
 @dataclass(frozen=True)
@@ -20,6 +20,7 @@ class CustomerInfo:
     name: str | None = None
     language: str | None = None
     country: str | None = None
+    email: str | None = None  # lets order sources find the customer's orders
 
 
 @dataclass(frozen=True)
@@ -57,7 +58,8 @@ class Reply:
     customer_id: str
     text: str
     language: str | None
-    kind: Literal["auto_reply", "agent_reply"]
+    # csat_survey: kefu asks for a 1-5 rating (bot/csat.py); csat_thanks: kefu thanks for one.
+    kind: Literal["auto_reply", "agent_reply", "csat_survey", "csat_thanks"]
 
 
 @dataclass(frozen=True)

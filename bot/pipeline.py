@@ -1,11 +1,12 @@
 """The pipeline: what happens to a customer's message between its channel adapter and the outbox.
 
-`Pipeline.ingest(inbound)` stores the message first (idempotent on the channel's message id), detects its language,
-classifies it, files it (bot.intake, shared with the history import: the customer, the conversation's ticket and
-its SLA clock), and decides: auto-reply with a rendered template in the customer's language, or suggest (a triage
-card for the team channel). The outbound work is written to the outbox in the same transaction as the message, so
-a crash loses nothing and a redelivery doubles nothing. `record_agent_reply` stores an agent's answer and queues it
-the same way.
+`Pipeline.ingest(inbound)` stores the message first (idempotent on the channel's message id); a rating that answers
+the conversation's open CSAT survey is recorded as such (bot/csat.py) and goes no further. Otherwise it detects the
+language, classifies it, scores the customer's sentiment (bot/sentiment_priority.py), files it (bot.intake, shared
+with the history import: the customer, the conversation's ticket and its SLA clock), and decides: auto-reply with a
+rendered template in the customer's language, or suggest (a triage card for the team channel). The outbound work is
+written to the outbox in the same transaction as the message, so a crash loses nothing and a redelivery doubles
+nothing. `record_agent_reply` stores an agent's answer and queues it the same way.
 
 The pipeline knows a message's channel only as a name: it never imports an adapter. The work is synchronous
 (sqlmodel); the async methods run it in a thread (`asyncio.to_thread`) and wake the outbox afterwards.
@@ -16,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -25,12 +26,19 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
+from bot.after_sales.flow import opening_buttons
+from bot.assignment.routing import TicketAssigner
+from bot.csat import SurveyAnswers
+from bot.customer_profiles import apply_stats, known_tier, profile_fields, raised_severity
 from bot.intake import file_agent_message, file_inbound
 from bot.logs import request_id_var
 from bot.messages import Card, CardButton, CardField, Inbound, IngestResult, Reply, card_to_payload
+from bot.order_context import LookupResult, OrderLookup, OrderQuery
+from bot.order_context.context import card_text, hold_reason, template_variables
 from bot.outbox import enqueue
 from bot.replies import ReplyComposer, ReplyDecision
 from bot.reply_policy import PairChange, ReplyPolicy, policy_config, shipped_faq_intents
+from bot.sentiment_priority import apply_sentiment, sentiment_fields
 from bot.settings import Settings
 from models.db import session_scope, utcnow
 from models.tables import Customer, Message, Ticket
@@ -38,6 +46,7 @@ from models.tables import Customer, Message, Ticket
 if TYPE_CHECKING:
     from intents.classifier import Prediction
     from intents.language import LanguageGuess
+    from intents.sentiment import SentimentScore, SentimentScorer
     from knowledge.faq import FaqIndex
     from knowledge.templates import RenderedReply
 
@@ -100,9 +109,14 @@ class Pipeline:
         reply_channels: frozenset[str] | None = None,
         policy: ReplyPolicy | None = None,
         faq: FaqIndex | None = None,
+        assigner: TicketAssigner | None = None,
+        sentiment: SentimentScorer | None = None,
+        csat: SurveyAnswers | None = None,
+        orders: OrderLookup | None = None,
     ) -> None:
         """`on_enqueued` is called (on the event loop) after outbound work was committed; `reply_channels` are
-        the customer channels that can deliver replies now (None: all), elsewhere FAQs are suggested, not sent."""
+        the customer channels that can deliver replies now (None: all), elsewhere FAQs are suggested, not sent;
+        `orders` looks up the order behind a message (None: no order source is configured)."""
         if detect_language is None:
             from intents.language import detect_language as detect_language_default
 
@@ -118,6 +132,11 @@ class Pipeline:
             policy = ReplyPolicy(policy_config(settings.replies, shipped_faq_intents()))
         self.policy = policy
         self.composer = ReplyComposer(templates, policy, settings.replies, faq)  # type: ignore[arg-type]
+        self.assigner = assigner or TicketAssigner(settings)  # [assignment]: who gets a ticket that needs a human
+        # The customer's mood on every inbound message (None: not scored), and answers to CSAT surveys.
+        self.sentiment = sentiment if settings.sentiment.enabled else None
+        self.csat = csat or SurveyAnswers(engine, settings)
+        self.orders = orders
 
     # ---- async entry points ------------------------------------------------------------------------------
 
@@ -153,10 +172,16 @@ class Pipeline:
             return self._duplicate(existing)
         guess = self.detect_language(inbound.text)
         language = choose_language(guess, inbound.customer.language)
+        answered = self._csat_answer(inbound)
+        if answered is not None:
+            return answered
         prediction = self.classifier.predict(inbound.text)
+        mood = self.sentiment.score(inbound.text) if self.sentiment is not None else None
+        # Before the transaction: a slow order source must hold no database lock (and waits at most its timeout).
+        inbound, order = self._look_up_order(inbound, prediction)
         try:
             with session_scope(self.engine) as session:
-                result = self._store(session, inbound, guess, language, prediction)
+                result = self._store(session, inbound, guess, language, prediction, mood=mood, order=order)
         except IntegrityError:
             # The same channel message id was stored meanwhile (a concurrent redelivery or another replica).
             existing = self._find_message(inbound.channel, inbound.channel_message_id)
@@ -170,6 +195,32 @@ class Pipeline:
                    "action": result.action},
         )
         return result
+
+    def _look_up_order(self, inbound: Inbound, prediction: Prediction) -> tuple[Inbound, LookupResult | None]:
+        """The message's order: its `order_id` or a number in its text (kept as the message's order id), else —
+        for an order-status question or a complaint — the customer's latest order. (inbound, None) without an
+        order source or anything to look up."""
+        if self.orders is None:
+            return inbound, None
+        number = inbound.order_id or self.orders.detect(inbound.text)
+        if number and not inbound.order_id:
+            inbound = replace(inbound, order_id=number[:128])
+        wants_latest = prediction.intent in self.settings.order_lookup.status_intents or prediction.kind == "complaint"
+        if not number and not wants_latest:
+            return inbound, None
+        email = inbound.customer.email or (inbound.customer.id if "@" in inbound.customer.id else None)
+        query = OrderQuery(order_number=number, email=email, customer_id=inbound.customer.id)
+        return inbound, self.orders.lookup_blocking(query)
+
+    def _csat_answer(self, inbound: Inbound) -> IngestResult | None:
+        """The message recorded as the answer to its conversation's open CSAT survey (bot/csat.py), or None."""
+        try:
+            return self.csat.answer(inbound)
+        except IntegrityError:  # stored meanwhile by a concurrent redelivery
+            existing = self._find_message(inbound.channel, inbound.channel_message_id)
+            if existing is None:
+                raise
+            return self._duplicate(existing)
 
     def _find_message(self, channel: str, channel_message_id: str) -> Message | None:
         with Session(self.engine, expire_on_commit=False) as session:
@@ -191,17 +242,29 @@ class Pipeline:
         )
 
     def _store(
-        self, session: Session, inbound: Inbound, guess: LanguageGuess, language: str | None, prediction: Prediction
+        self, session: Session, inbound: Inbound, guess: LanguageGuess, language: str | None, prediction: Prediction,
+        *, mood: SentimentScore | None = None, order: LookupResult | None = None,
     ) -> IngestResult:
         now = utcnow()
         conversation_id = inbound.conversation_id or inbound.customer.id
+        # A high-value customer's message is one severity step more urgent than its intent alone.
+        intent_severity = prediction.severity
+        tier = known_tier(session, inbound.channel, inbound.customer.id, order.stats if order else None,
+                          self.settings.customers)
+        prediction = replace(prediction, severity=raised_severity(prediction.severity, tier))
         # IntegrityError here: the message was stored meanwhile → duplicate
         filed = file_inbound(session, self.settings.sla, inbound, guess, language, prediction, now)
         customer, ticket, message = filed.customer, filed.ticket, filed.message
+        if order is not None and order.stats is not None:
+            apply_stats(customer, order.stats, self.settings.customers)
+            session.add(customer)
+        if inbound.order_id and not ticket.order_id:
+            ticket.order_id = inbound.order_id
+        apply_sentiment(message, ticket, prediction.severity, mood, self.settings.sentiment, self.settings.sla, now)
         complaint_after_auto = not filed.opened and self._complaint_after_auto(session, ticket, prediction)
         assert message.id is not None and ticket.id is not None
 
-        variables = self._variables(ticket, customer, inbound)
+        variables = self._variables(ticket, customer, inbound, order, language)
         candidate = self.composer.candidate(
             intent=prediction.intent, kind=prediction.kind, language=language, variables=variables,
             marketplace=inbound.marketplace, text=inbound.text,
@@ -210,11 +273,13 @@ class Pipeline:
             session, candidate, confidence=float(prediction.confidence), customer_language=language,
             can_deliver=self.reply_channels is None or inbound.channel in self.reply_channels,
             auto_replies_so_far=ticket.auto_replies, complaint_after_auto=complaint_after_auto,
+            holds=self._order_holds(prediction.intent, order, now),
         )
         if decision.action == "auto_replied":
             self._auto_reply(session, ticket, inbound, conversation_id, message, decision, now)
         else:
-            self._suggest(session, ticket, customer, inbound, message, language, guess, prediction, decision)
+            self._suggest(session, ticket, customer, inbound, message, language, guess, prediction, decision,
+                          order=order, intent_severity=intent_severity)
         session.add(ticket)
         return IngestResult(
             ticket_id=ticket.id, message_id=message.id, intent=prediction.intent,
@@ -249,13 +314,22 @@ class Pipeline:
     # ---- auto-reply or suggest ---------------------------------------------------------------------------
 
     @staticmethod
-    def _variables(ticket: Ticket, customer: Customer, inbound: Inbound) -> dict[str, Any]:
+    def _variables(ticket: Ticket, customer: Customer, inbound: Inbound, order: LookupResult | None = None,
+                   language: str | None = None) -> dict[str, Any]:
+        """Template variables; a found order adds `order` (its dates written the way `language` writes them)."""
         values = {
             "customer_name": customer.name, "order_id": inbound.order_id or ticket.order_id,
             "sku": inbound.sku or ticket.sku, "marketplace": inbound.marketplace or ticket.marketplace,
             "country": customer.country, "ticket_id": ticket.id,
         }
-        return {k: v for k, v in values.items() if v is not None}
+        return {k: v for k, v in values.items() if v is not None} | template_variables(order, language)
+
+    def _order_holds(self, intent: str, order: LookupResult | None, now: datetime) -> tuple[str, ...]:
+        """Why an order-status reply must wait for a person (the order was not found, or is stuck), if it must."""
+        if intent not in self.settings.order_lookup.status_intents:
+            return ()
+        reason = hold_reason(order, now, self.settings.order_lookup.stuck_in_transit_days)
+        return (reason,) if reason else ()
 
     def _auto_reply(
         self, session: Session, ticket: Ticket, inbound: Inbound, conversation_id: str, message: Message,
@@ -283,6 +357,7 @@ class Pipeline:
     def _suggest(
         self, session: Session, ticket: Ticket, customer: Customer, inbound: Inbound, message: Message,
         language: str | None, guess: LanguageGuess, prediction: Prediction, decision: ReplyDecision,
+        *, order: LookupResult | None = None, intent_severity: int | None = None,
     ) -> None:
         suggestion_id = None
         if decision.text is not None and decision.candidate is not None:
@@ -291,16 +366,22 @@ class Pipeline:
                 session, ticket_id=ticket.id, message_id=message.id, intent=decision.candidate.key,
                 language=language, mode=decision.mode, text=decision.text,
             ).id
-        card = self._triage_card(ticket, customer, inbound, language, guess, prediction, decision, suggestion_id)
+        card = self._triage_card(ticket, customer, inbound, language, guess, prediction, decision, suggestion_id,
+                                 order=order)
+        card = replace(card, fields=card.fields + sentiment_fields(message, prediction.severity,
+                                                                   self.settings.sentiment))
+        card = self._with_order_and_profile(session, card, customer, order, intent_severity, prediction.severity)
         channel, target = team_route(self.settings, ticket)
         if ticket.card_channel and ticket.card_channel != channel:  # keep a conversation's cards together
             channel, target = ticket.card_channel, ""
+        card = self.assigner.on_intake(session, ticket, card, channel, target)
         enqueue(session, dedup_key=f"card:{ticket.id}:{message.id}", kind="card", channel=channel,
                 target=target, payload=card_to_payload(card), ticket_id=ticket.id)
 
     def _triage_card(
         self, ticket: Ticket, customer: Customer, inbound: Inbound, language: str | None, guess: LanguageGuess,
         prediction: Prediction, decision: ReplyDecision, suggestion_id: int | None,
+        *, order: LookupResult | None = None,
     ) -> Card:
         assert ticket.id is not None
         intent_text = f"{prediction.intent} ({prediction.confidence:.2f})"
@@ -332,16 +413,31 @@ class Pipeline:
         other_language = candidate is not None and candidate.language.split("-")[0] != team_language.split("-")[0]
         if suggested and candidate is not None and other_language and candidate.source.startswith("template:"):
             in_team = self.composer.in_language(candidate.key, team_language,
-                                                self._variables(ticket, customer, inbound), inbound.marketplace)
+                                                self._variables(ticket, customer, inbound, order, team_language),
+                                                inbound.marketplace)
             if in_team:
                 fields.append(CardField(f"Suggested reply ({team_language})", in_team))
         fields.append(CardField("Auto-reply", f"{decision.mode}: {decision.reason}"))
         return Card(
             kind="triage", title=f"Ticket #{ticket.id}: {ticket.intent} · severity {ticket.severity}",
             body=inbound.text, severity=ticket.severity, fields=tuple(fields), suggested_reply=suggested,
-            buttons=TRIAGE_BUTTONS, ticket_id=ticket.id, language=language, suggestion_id=suggestion_id,
+            buttons=TRIAGE_BUTTONS + opening_buttons(ticket.intent), ticket_id=ticket.id, language=language,
+            suggestion_id=suggestion_id,
             footer=None if suggested else "No suggested reply: write one with Edit.",
         )
+
+    @staticmethod
+    def _with_order_and_profile(session: Session, card: Card, customer: Customer, order: LookupResult | None,
+                                intent_severity: int | None, severity: int) -> Card:
+        """The card with the order's status line and the customer's profile (value tier, tags, notes); a
+        high-value customer's card says so in its title."""
+        fields = list(card.fields)
+        order_line = card_text(order, utcnow())
+        if order_line:
+            fields.append(CardField("Order status", order_line))
+        fields.extend(profile_fields(session, customer, intent_severity, severity))
+        title = card.title + (" · high-value customer" if customer.tier == "high" else "")
+        return replace(card, title=title, fields=tuple(fields))
 
     # ---- agent replies -----------------------------------------------------------------------------------
 

@@ -6,14 +6,15 @@ the reply policy (bot/reply_policy.py) and the safety rules:
 
 - auto-send only when the pair's mode is `auto`, the confidence reaches `replies.auto_reply_min_confidence`, the
   candidate rendered with no missing variable, the channel can deliver replies, the conversation is under
-  `replies.max_auto_replies_per_conversation`, and the customer did not just answer an auto-reply with a complaint;
+  `replies.max_auto_replies_per_conversation`, the customer did not just answer an auto-reply with a complaint,
+  and the caller has no reason to hold the reply for a person (`holds`: the order was not found, or is stuck);
 - every auto-reply ends with the footer that says it is automatic (`replies.auto_reply_footer`, per language);
 - otherwise the candidate is suggested to agents, with the reason auto-send did not happen.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -106,7 +107,8 @@ class ReplyComposer:
         return rendered.text if rendered is not None else None
 
     def decide(self, session: Session, candidate: Candidate | None, *, confidence: float, customer_language: str | None,
-               can_deliver: bool, auto_replies_so_far: int, complaint_after_auto: bool) -> ReplyDecision:
+               can_deliver: bool, auto_replies_so_far: int, complaint_after_auto: bool,
+               holds: Sequence[str] = ()) -> ReplyDecision:
         if candidate is None:
             reason = "no template or FAQ answer for this message"
             if complaint_after_auto:
@@ -128,6 +130,7 @@ class ReplyComposer:
             blockers.append(f"{auto_replies_so_far} auto-replies already sent in this conversation")
         if complaint_after_auto:
             blockers.append("the customer answered an auto-reply with a complaint")
+        blockers.extend(holds)
         if blockers:
             return ReplyDecision("suggested", mode, candidate, candidate.text, "; ".join(blockers))
         assert candidate.text is not None

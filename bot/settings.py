@@ -12,6 +12,7 @@ import re
 import tomllib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -241,6 +242,7 @@ class TriageRoute(_Section):
     customer_channel: str | None = None  # the customer channel the ticket came from ("webhook", "webchat", ...)
     channel: str | None = Field(default=None, min_length=1, max_length=32)  # None: [triage]'s channel
     target: str = Field(default="", max_length=255)
+    name: str | None = Field(default=None, min_length=1, max_length=64)  # the queue's name: an agent skill
 
     @model_validator(mode="after")
     def _matches_something(self) -> TriageRoute:
@@ -842,6 +844,282 @@ class ScorecardSettings(_Section):
   # the scorecards section is defined after Settings
 
 
+class AssignmentSettings(_Section):
+    """Who gets a ticket that needs a human (bot/assignment): `mode` off (nobody is picked), suggest (the card names
+    the best on-shift agent) or auto (the ticket is assigned to them, and an agent's open tickets move to on-shift
+    agents when they go off shift). Load is open tickets weighted by `severity_weights`; customers whose tier is in
+    `senior_tiers` (e.g. ["high"]) go to senior agents when one fits. A shift started by hand (/shift start) lasts
+    at most `manual_shift_hours`; the off-shift check runs every `reassign_interval_seconds`."""
+
+    mode: Literal["off", "suggest", "auto"] = "off"
+    senior_tiers: list[str] = Field(default_factory=list)
+    severity_weights: dict[int, float] = Field(default_factory=lambda: {1: 3.0, 2: 2.0, 3: 1.0})
+    manual_shift_hours: float = Field(default=12.0, gt=0, le=24)
+    reassign_interval_seconds: float = Field(default=60.0, gt=0)
+
+    @field_validator("mode", mode="before")
+    @classmethod
+    def _lower_mode(cls, value: Any) -> Any:
+        return value.strip().lower() if isinstance(value, str) else value
+
+    @field_validator("severity_weights")
+    @classmethod
+    def _weights(cls, value: dict[int, float]) -> dict[int, float]:
+        unknown = sorted(set(value) - {1, 2, 3})
+        if unknown:
+            raise ValueError(f"weights for severities 1, 2 and 3, got severity {unknown[0]}")
+        if any(weight <= 0 for weight in value.values()):
+            raise ValueError("weights above 0")
+        return {1: 3.0, 2: 2.0, 3: 1.0} | value
+
+    @field_validator("senior_tiers")
+    @classmethod
+    def _tiers(cls, value: list[str]) -> list[str]:
+        if any(not tier.strip() for tier in value):
+            raise ValueError("tier names such as 'high'")
+        return [tier.strip() for tier in value]
+
+
+class CsatSettings(_Section):
+    """CSAT surveys (bot/csat.py): `delay` after a ticket is resolved (KEFU_CSAT_DELAY; "0s" asks at once) the
+    customer is asked for a 1-5 rating in their language, once per ticket; a rating within `window` of the question
+    answers it; a rating at or below `low_score` opens a follow-up card for the agent's lead. The survey job runs
+    every `interval_seconds`."""
+
+    enabled: bool = True
+    delay: str = "1h"
+    window: str = "7d"
+    low_score: int = Field(default=2, ge=1, le=4)
+    interval_seconds: float = Field(default=60.0, ge=1)
+
+    @field_validator("delay", "window")
+    @classmethod
+    def _csat_duration(cls, value: str) -> str:
+        parse_duration(value)
+        return value
+
+    @property
+    def delay_seconds(self) -> float:
+        return parse_duration(self.delay)
+
+    @property
+    def window_seconds(self) -> float:
+        return parse_duration(self.window)
+
+
+class TicketSettings(_Section):
+    """Ticket lifecycle: `auto_resolve_after` ("72h"; "off" never) resolves a ticket whose last message is the
+    team's (an agent's or kefu's reply) once the customer has been quiet that long; it is then surveyed like any
+    resolved ticket."""
+
+    auto_resolve_after: str = "off"
+
+    @field_validator("auto_resolve_after")
+    @classmethod
+    def _quiet_period(cls, value: str) -> str:
+        if value.strip().lower() in ("off", ""):
+            return "off"
+        if parse_duration(value) <= 0:
+            raise ValueError(f"a duration above zero like '72h', or 'off', got {value!r}")
+        return value
+
+    @property
+    def auto_resolve_seconds(self) -> float | None:
+        return None if self.auto_resolve_after == "off" else parse_duration(self.auto_resolve_after)
+
+
+class SentimentSettings(_Section):
+    """Customer sentiment on every inbound message (intents/sentiment.py, score −1 … +1): a message scored at or
+    below −`strong_negative` is strongly negative and raises its ticket's priority one severity step above what
+    its intent gives (when `raise_priority`; severity 1 stays 1)."""
+
+    enabled: bool = True
+    strong_negative: float = Field(default=0.8, gt=0, le=1)
+    raise_priority: bool = True
+
+
+class AfterSalesSettings(_Section):
+    """Returns, refunds, exchanges and reships (bot/after_sales). `reminders` maps a request status to how long a
+    request may stay in it before a reminder card is posted (once per request and status); the job runs every
+    `reminder_interval_seconds`. Refund amounts are reported in `reporting_currency`, converted with
+    `exchange_rates` (units of the reporting currency per unit of another, e.g. {USD = "0.92"}) when a request is
+    opened. `return_address` goes into the return instructions; `templates_dir` holds the team's own
+    `return_approved.<lang>.j2` files (knowledge/templates/after_sales has the shipped ones)."""
+
+    reminders: dict[str, str] = Field(
+        default_factory=lambda: {"requested": "24h", "approved": "72h", "item_received": "48h"})
+    reminder_interval_seconds: float = Field(default=300.0, gt=0)
+    reporting_currency: str = "EUR"
+    exchange_rates: dict[str, Decimal] = Field(default_factory=dict)
+    return_address: str | None = Field(default=None, max_length=500)
+    templates_dir: Path | None = None
+
+    @field_validator("reminders")
+    @classmethod
+    def _reminder_durations(cls, value: dict[str, str]) -> dict[str, str]:
+        from bot.after_sales.flow import FINISHED, STATUSES
+
+        statuses = [status for status in STATUSES if status not in FINISHED]
+        for status, duration in value.items():
+            if status not in statuses:
+                raise ValueError(f"request statuses ({', '.join(statuses)}) as keys, got {status!r}")
+            try:
+                seconds = parse_duration(duration)
+            except ValueError as exc:
+                raise ValueError(f"{exc} for {status}") from None
+            if seconds <= 0:
+                raise ValueError(f"a duration above 0 for {status}, got {duration!r}")
+        return value
+
+    @field_validator("reporting_currency")
+    @classmethod
+    def _reporting_currency(cls, value: str) -> str:
+        from bot.after_sales.money import MoneyError, currency_code
+
+        try:
+            return currency_code(value)
+        except MoneyError:
+            raise ValueError("an ISO 4217 currency code such as EUR, USD, CNY or JPY") from None
+
+    @field_validator("exchange_rates")
+    @classmethod
+    def _rates(cls, value: dict[str, Decimal]) -> dict[str, Decimal]:
+        from bot.after_sales.money import MoneyError, currency_code
+
+        rates: dict[str, Decimal] = {}
+        for code, rate in value.items():
+            try:
+                checked = currency_code(code)
+            except MoneyError:
+                raise ValueError(f"ISO 4217 currency codes such as USD as keys, got {code!r}") from None
+            if not rate.is_finite() or rate <= 0:
+                raise ValueError(f"a rate above 0 for {checked}, got {rate}")
+            rates[checked] = rate
+        return rates
+
+    def reminder_after(self, status: str) -> timedelta | None:
+        """How long a request may stay in `status` before its reminder (None: no reminder for it)."""
+        duration = self.reminders.get(status)
+        return None if duration is None else timedelta(seconds=parse_duration(duration))
+
+    def rate_to_reporting(self, currency: str) -> Decimal | None:
+        """Units of the reporting currency per unit of `currency` (1 for itself; None when not configured)."""
+        return Decimal(1) if currency == self.reporting_currency else self.exchange_rates.get(currency)
+
+
+class ShopifySettings(_Section):
+    """Shopify as an order source (bot/order_context/shopify.py): the GraphQL Admin API of `shop` (the
+    myshopify.com domain) with an Admin API access token. On when shop and token are set. `api_version` is a
+    pinned stable version; `api_url` overrides https://{shop} (a proxy; the tests' fake Shopify). Flat environment
+    names: KEFU_SHOPIFY_SHOP, KEFU_SHOPIFY_TOKEN, KEFU_SHOPIFY_API_VERSION, KEFU_SHOPIFY_API_URL."""
+
+    shop: str | None = Field(default=None, max_length=255)
+    token: SecretStr | None = None
+    api_version: str = "2025-07"
+    api_url: str | None = None
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.shop) and self.token is not None and bool(self.token.get_secret_value())
+
+    @property
+    def base_url(self) -> str:
+        return (self.api_url or f"https://{self.shop}").rstrip("/")
+
+    @field_validator("shop")
+    @classmethod
+    def _shop_domain(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        value = value.strip().lower().removeprefix("https://").rstrip("/")
+        if not re.fullmatch(r"[a-z0-9][a-z0-9.-]*\.[a-z]{2,}", value):
+            raise ValueError("the shop's domain, such as 'example.myshopify.com'")
+        return value
+
+    @field_validator("api_version")
+    @classmethod
+    def _pinned_version(cls, value: str) -> str:
+        if not re.fullmatch(r"20\d\d-(01|04|07|10)", value.strip()):
+            raise ValueError("a stable Admin API version such as '2025-07' (YYYY-01, -04, -07 or -10)")
+        return value.strip()
+
+    @field_validator("api_url")
+    @classmethod
+    def _shopify_api_url(cls, value: str | None) -> str | None:
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError("an http:// or https:// URL such as 'https://example.myshopify.com'")
+        return value or None
+
+
+class OrderLookupSettings(_Section):
+    """Order lookups (bot/order_context): the seller's own lookup hook (`url`, POSTed a signed JSON request,
+    answering signed JSON; `secret` signs both ways, see the README), how long a lookup may take before the reply
+    goes out without it (`timeout_seconds`), how long answers are cached, when a shipment counts as stuck
+    (`stuck_in_transit_days`: kefu then suggests instead of answering), the team's own order number formats
+    (`order_number_patterns`, regular expressions) and the intents whose replies depend on the order's status.
+    Flat environment names: KEFU_ORDER_LOOKUP_URL, KEFU_ORDER_LOOKUP_SECRET, KEFU_ORDER_LOOKUP_TIMEOUT_SECONDS..."""
+
+    url: str | None = None
+    secret: SecretStr | None = None
+    timeout_seconds: float = Field(default=2.0, gt=0, le=30)
+    cache_seconds: float = Field(default=300.0, ge=0)
+    stuck_in_transit_days: int = Field(default=14, ge=1, le=365)
+    order_number_patterns: list[str] = Field(default_factory=list)
+    status_intents: list[str] = Field(default_factory=lambda: ["order_status"])
+
+    @field_validator("url")
+    @classmethod
+    def _hook_url(cls, value: str | None) -> str | None:
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError("an http:// or https:// URL of your order lookup hook")
+        return value or None
+
+    @field_validator("order_number_patterns", mode="before")
+    @classmethod
+    def _pattern_list(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str) else value
+
+    @field_validator("order_number_patterns")
+    @classmethod
+    def _valid_patterns(cls, value: list[str]) -> list[str]:
+        for index, pattern in enumerate(value):
+            try:
+                compiled = re.compile(pattern)
+            except re.error as exc:
+                raise ValueError(f"regular expressions; pattern {index + 1} ({pattern!r}) is not one: {exc}") from None
+            if compiled.groups > 1:
+                raise ValueError(f"at most one group (the order number) per pattern; pattern {index + 1} "
+                                 f"({pattern!r}) has {compiled.groups}")
+            if compiled.search("") is not None:
+                raise ValueError(f"patterns that match something; pattern {index + 1} ({pattern!r}) matches "
+                                 "empty text")
+        return value
+
+    @model_validator(mode="after")
+    def _hook_secret(self) -> OrderLookupSettings:
+        if self.url and (self.secret is None or len(self.secret.get_secret_value()) < 16):
+            raise ValueError("@secret: a shared secret of at least 16 characters to sign the hook's requests and "
+                             "answers (KEFU_ORDER_LOOKUP_SECRET)")
+        return self
+
+
+class CustomerSettings(_Section):
+    """Customer value tiers (bot/customer_profiles.py), from what order sources say about a customer: `high`
+    from `high_value_orders` orders or a lifetime value of `high_value_lifetime_value` (in the shop's currency),
+    `new` up to `new_max_orders` orders, `regular` in between. A high-value customer's tickets are one severity
+    step more urgent."""
+
+    high_value_orders: int = Field(default=10, ge=1)
+    high_value_lifetime_value: Decimal = Field(default=Decimal(1000), ge=0)
+    new_max_orders: int = Field(default=1, ge=0)
+
+    @model_validator(mode="after")
+    def _ordered_tiers(self) -> CustomerSettings:
+        if self.new_max_orders >= self.high_value_orders:
+            raise ValueError("@new_max_orders: fewer orders than high_value_orders")
+        return self
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="KEFU_", env_nested_delimiter="__", extra="forbid", case_sensitive=False
@@ -868,11 +1146,19 @@ class Settings(BaseSettings):
     outbox: OutboxSettings = Field(default_factory=OutboxSettings)
     translation: TranslationSettings = Field(default_factory=TranslationSettings)
     scorecards: ScorecardSettings = Field(default_factory=ScorecardSettings)
+    csat: CsatSettings = Field(default_factory=CsatSettings)
+    tickets: TicketSettings = Field(default_factory=TicketSettings)
+    sentiment: SentimentSettings = Field(default_factory=SentimentSettings)
+    assignment: AssignmentSettings = Field(default_factory=AssignmentSettings)
     alerts: AlertSettings = Field(default_factory=AlertSettings)
     slack: SlackSettings = Field(default_factory=SlackSettings)
     wecom: WeComSettings = Field(default_factory=WeComSettings)
     dingtalk: DingTalkSettings = Field(default_factory=DingTalkSettings)
     webchat: WebchatSettings = Field(default_factory=WebchatSettings)
+    after_sales: AfterSalesSettings = Field(default_factory=AfterSalesSettings)
+    shopify: ShopifySettings = Field(default_factory=ShopifySettings)
+    order_lookup: OrderLookupSettings = Field(default_factory=OrderLookupSettings)
+    customers: CustomerSettings = Field(default_factory=CustomerSettings)
 
     def platform_managers(self, platform: str) -> frozenset[str]:
         """User ids that have the manager role on a team platform (e.g. [slack] managers)."""
@@ -955,14 +1241,17 @@ def _deep_merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
 
 
 PLATFORM_SECTIONS = ("slack", "wecom", "dingtalk")
+# Sections whose keys have documented flat environment names: KEFU_SLACK_BOT_TOKEN, KEFU_CSAT_DELAY,
+# KEFU_SHOPIFY_SHOP, KEFU_ORDER_LOOKUP_URL.
+FLAT_ENV_SECTIONS = (*PLATFORM_SECTIONS, "csat", "shopify", "order_lookup")
 
 
 def _flat_platform_env() -> dict[str, Any]:
-    """KEFU_SLACK_BOT_TOKEN and friends: the platforms' documented flat names for KEFU_SLACK__BOT_TOKEN."""
+    """KEFU_SLACK_BOT_TOKEN and friends (and KEFU_CSAT_DELAY): documented flat names for KEFU_SLACK__BOT_TOKEN."""
     values: dict[str, Any] = {}
     for name, value in os.environ.items():
         upper = name.upper()
-        for section in PLATFORM_SECTIONS:
+        for section in FLAT_ENV_SECTIONS:
             prefix = f"KEFU_{section.upper()}_"
             if upper.startswith(prefix) and not upper.startswith(prefix + "_"):
                 key = upper.removeprefix(prefix).lower()
@@ -982,12 +1271,28 @@ def _describe(error: dict[str, Any]) -> str:
         value = value.get(field_name) if isinstance(value, dict) else None
         error = {**error, "msg": "Value error, " + message}
     key = ".".join(loc) or "(root)"
+    shown = _shown_value(loc, value)
     if error["type"] == "extra_forbidden":
-        return f"unknown setting {key!r} (value {value!r}); check the spelling against the README"
+        return f"unknown setting {key!r} (value {shown}); check the spelling against the README"
     message = error["msg"]
     if message.startswith("Value error, "):
         message = "expected " + message.removeprefix("Value error, ")
-    return f"invalid setting {key}={value!r}: {message}"
+    return f"invalid setting {key}={shown}: {message}"
+
+
+_SECRET_KEY_WORDS = ("secret", "token", "key", "password")
+_URL_PASSWORD = re.compile(r"(//[^:/@\s]*):[^@/\s]*@")
+_URL_SECRET_PARAMETER = re.compile(r"((?:access_token|key|secret|token|corpsecret|password)=)[^&\s]+", re.IGNORECASE)
+
+
+def _shown_value(loc: list[str], value: Any) -> str:
+    """A bad value as an error message may show it: secrets (tokens, keys, robot webhooks, which carry their access
+    token) hidden, URLs without their password or secret parameters."""
+    if "robots" in loc or any(word in part.lower() for part in loc[-1:] for word in _SECRET_KEY_WORDS):
+        return "(hidden: a secret)"
+    if isinstance(value, str):
+        return repr(_URL_SECRET_PARAMETER.sub(r"\1***", _URL_PASSWORD.sub(r"\1:***@", value)))
+    return repr(value)
 
 
 def load_settings(config_path: Path | str | None = None, **overrides: Any) -> Settings:

@@ -17,7 +17,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from models.db import utcnow
+from models.db import is_row_id, utcnow
 from models.tables import Agent, DeliveryReceipt, Suggestion, Ticket
 
 if TYPE_CHECKING:
@@ -71,6 +71,8 @@ class TeamDesk:
                            ticket.card_ref)
 
     def ticket_sync(self, ticket_id: int) -> TicketBrief | None:
+        if not is_row_id(ticket_id):
+            return None
         with Session(self.engine) as session:
             return self._brief(session.get(Ticket, ticket_id))
 
@@ -89,6 +91,8 @@ class TeamDesk:
         return await asyncio.to_thread(self.ticket_for_card_sync, channel, ref)
 
     def suggestion_text_sync(self, suggestion_id: int) -> str | None:
+        if not is_row_id(suggestion_id):
+            return None
         with Session(self.engine) as session:
             suggestion = session.get(Suggestion, suggestion_id)
             return suggestion.text if suggestion is not None else None
@@ -101,6 +105,8 @@ class TeamDesk:
     def first_delivery_sync(self, platform: str, delivery_id: str, at: datetime | None = None) -> bool:
         """Record a platform event; False when it was recorded before (a retry or a redelivery)."""
         table = DeliveryReceipt.__table__  # type: ignore[attr-defined]
+        # A platform's ids are text it chose: NUL (PostgreSQL refuses it) and lone surrogates are spelt out.
+        delivery_id = delivery_id.encode("utf-8", "backslashreplace").decode("utf-8").replace("\x00", "\\x00")
         values = {"platform": platform, "delivery_id": delivery_id[:255], "received_at": at or utcnow()}
         dialect = sqlite if self.engine.dialect.name == "sqlite" else postgresql
         statement = dialect.insert(table).values(**values).on_conflict_do_nothing(

@@ -30,14 +30,17 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
+from bot.after_sales.flow import opening_buttons
+from bot.csat import schedule_survey
 from bot.messages import Action, Card, CardButton, CardField, card_from_payload, card_to_payload
 from bot.outbox import enqueue
 from bot.pipeline import TRIAGE_BUTTONS, Pipeline, TicketNotFound
 from bot.sla_clock import stamp_resolution
-from models.db import lock_row, session_scope, utcnow
+from models.db import MAX_ROW_ID, is_row_id, lock_row, session_scope, utcnow
 from models.tables import Agent, AuditEvent, Feedback, IntentExample, Message, OutboxItem, Suggestion, Ticket
 
 if TYPE_CHECKING:
+    from bot.settings import Settings
     from intents.catalogue import IntentCatalogue
 
 log = logging.getLogger("kefu.actions")
@@ -48,7 +51,7 @@ ALLOWED_VALUES: Final[dict[str, tuple[str, ...]]] = {
     "edit": ("text", "suggestion_id"),
     "assign": ("agent",),
     "escalate": ("reason",),
-    "resolve": (),
+    "resolve": ("note",),
     "wrong_intent": ("intent",),
 }
 NAME_PLATFORMS: Final[frozenset[str]] = frozenset({"console", "cli"})  # where the actor id is the agent's name
@@ -67,6 +70,7 @@ class ActionResult:
     ok: bool
     message: str
     card: Card | None = None
+    changed: bool = True  # False: nothing needed doing (e.g. the ticket was resolved already)
 
 
 class ActionError(Exception):
@@ -104,6 +108,13 @@ class TicketActions:
         self.settings = pipeline.settings
         self.clock = clock
 
+    @classmethod
+    def without_model(cls, engine: Engine, settings: Settings,
+                      *, clock: Callable[[], datetime] = utcnow) -> TicketActions:
+        """Actions for a process or job without the intent model (`kefu command`, the scheduler): everything but
+        live learning and replies that need the classifier works the same (the reply policy is the settings')."""
+        return cls(engine, Pipeline(engine, _NoModel(), _NoTemplates(), settings), _NoModel(), clock=clock)
+
     # ---- entry points ------------------------------------------------------------------------------------
 
     async def perform(self, action: Action) -> ActionResult:
@@ -113,6 +124,10 @@ class TicketActions:
         return result
 
     def perform_sync(self, action: Action) -> ActionResult:
+        from handlers.after_sales_actions import is_after_sales_action, perform_after_sales_action
+
+        if is_after_sales_action(getattr(action, "name", None)):  # Open refund, Approve, … (after-sales cards)
+            return perform_after_sales_action(self.engine, self.settings, action)
         try:
             values = _check_action(action)
             if action.name in ("send", "edit"):
@@ -234,7 +249,7 @@ class TicketActions:
             elif action.name == "escalate":
                 done = self._escalate(ticket, agent, values, now)
             elif action.name == "resolve":
-                done = self._resolve(session, ticket, agent, now)
+                done = self._resolve(session, ticket, agent, now, values.get("note"))
             else:
                 done, learn = self._wrong_intent(session, ticket, agent, values, now)
             if not done.changed:
@@ -258,6 +273,7 @@ class TicketActions:
             return _Done(f"Ticket #{ticket.id} is already assigned to {target.name}.", "", {}, changed=False)
         previous = session.get(Agent, ticket.assignee_id) if ticket.assignee_id is not None else None
         ticket.assignee_id = target.id
+        ticket.assigned_at = now
         if ticket.status == "new":
             ticket.status = "open"
         by = "" if target.id == actor.id else f" by {actor.name}"
@@ -283,12 +299,54 @@ class TicketActions:
             (CardField("Escalated", f"by {actor.name} at {_clock(now)}{because}"),),
         )
 
-    def _resolve(self, session: Session, ticket: Ticket, actor: Agent, now: datetime) -> _Done:
+    def _resolve(self, session: Session, ticket: Ticket, actor: Agent | str, now: datetime, note: str | None,
+                 why: str | None = None) -> _Done:
+        """Resolve the ticket and schedule its CSAT survey (bot/csat.py, once per ticket); `actor` is an agent or
+        a system actor's audit name ("system", "cli"), `why` the History line's words for a system actor."""
         stamp_resolution(ticket, now, self.settings.sla)
         ticket.status = "resolved"
         rejected = self._reject_pending(session, ticket, actor)
-        return _Done(f"Ticket #{ticket.id} resolved.", f"Resolved by {actor.name} at {_clock(now)}",
-                     {"suggestions_rejected": rejected})
+        key = actor_key(actor) if isinstance(actor, Agent) else actor
+        surveyed = schedule_survey(session, self.settings, ticket, now, key)
+        note = (note or "").strip() or None
+        by = f"by {actor.name}" if isinstance(actor, Agent) else (why or f"by {actor}")
+        answer = f"Ticket #{ticket.id} resolved."
+        if surveyed:
+            delay = self.settings.csat.delay
+            answer += (" The customer is asked for a rating now." if self.settings.csat.delay_seconds == 0
+                       else f" The customer will be asked for a rating in {delay}.")
+        return _Done(answer, f"Resolved {by} at {_clock(now)}" + (f": {note}" if note else ""),
+                     {"suggestions_rejected": rejected, "note": note, "csat_survey": surveyed},
+                     (CardField("Resolution note", note),) if note else ())
+
+    def resolve_as_system(self, ticket_id: int, actor: str, why: str, *, note: str | None = None,
+                          still_due: Callable[[Session, Ticket], bool] | None = None) -> ActionResult:
+        """Resolve a ticket for someone who is not an agent (the quiet-period job "system", the terminal "cli"):
+        the same resolution, audit event and card update as the Resolve button. `still_due`, checked under the
+        ticket's lock, may refuse at the last moment (the customer wrote meanwhile): ok=False, nothing changed."""
+        now = self.clock()
+        with session_scope(self.engine) as session:
+            ticket = lock_row(session, Ticket, ticket_id)
+            if ticket is None:
+                return ActionResult(False, f"There is no ticket #{ticket_id}.")
+            if ticket.status == "resolved":
+                when = f" at {_clock(ticket.resolved_at)}" if ticket.resolved_at else ""
+                return ActionResult(True, f"Ticket #{ticket.id} was already resolved{when}: nothing to do.",
+                                    self._current_card(session, ticket), changed=False)
+            if still_due is not None and not still_due(session, ticket):
+                return ActionResult(False, f"Ticket #{ticket.id} is no longer due to be resolved.", changed=False)
+            done = self._resolve(session, ticket, actor, now, note, why)
+            ticket.updated_at = now
+            session.add(ticket)
+            audit = AuditEvent(actor=actor[:128], action="ticket.resolve", subject_type="ticket",
+                               subject_id=str(ticket.id), details={**done.details, "why": why}, at=now)
+            session.add(audit)
+            session.flush()
+            card = queue_card_update(session, ticket, audit, done.history, done.field_updates,
+                                     default_channel=self.settings.triage.channel)
+        if self.pipeline.on_enqueued is not None:
+            self.pipeline.on_enqueued()
+        return ActionResult(True, done.message, card)
 
     def _wrong_intent(self, session: Session, ticket: Ticket, actor: Agent, values: dict[str, str],
                       now: datetime) -> tuple[_Done, tuple[str, str] | None]:
@@ -378,12 +436,13 @@ class TicketActions:
             ticket.first_response_due = min(d for d in (ticket.first_response_due, first_due) if d is not None)
         ticket.resolution_due = min(d for d in (ticket.resolution_due, resolution_due) if d is not None)
 
-    def _reject_pending(self, session: Session, ticket: Ticket, actor: Agent) -> list[int]:
+    def _reject_pending(self, session: Session, ticket: Ticket, actor: Agent | str) -> list[int]:
         """Suggestions never used on this ticket are rejected (counted by the reply policy)."""
         rejected = []
+        key = actor_key(actor) if isinstance(actor, Agent) else actor
         for suggestion in _pending_suggestions(session, ticket):
             assert suggestion.id is not None
-            change = self.pipeline.policy.record_outcome(session, suggestion.id, None, actor=actor_key(actor))
+            change = self.pipeline.policy.record_outcome(session, suggestion.id, None, actor=key)
             if change is not None:
                 self.pipeline.announce_pair_change(session, change)
             rejected.append(suggestion.id)
@@ -399,53 +458,76 @@ class TicketActions:
 
     def _update_card(self, session: Session, ticket: Ticket, audit: AuditEvent, actor: Agent, history: str,
                      updates: Sequence[CardField]) -> Card:
-        """The ticket's card, rebuilt from its last version with the ticket's state, the action's fields and a
-        new History line, queued as a card update."""
-        card = last_card(session, ticket)
-        pending = None
-        if card.suggestion_id is not None:
-            suggestion = session.get(Suggestion, card.suggestion_id)
-            pending = suggestion if suggestion is not None and suggestion.outcome == "pending" else None
-        fields = list(card.fields)
-        if pending is None:
-            fields = [f for f in fields if not f.label.startswith("Suggested reply")]
-        for update_field in updates:
-            _set_field(fields, update_field.label, update_field.value)
-        _set_field(fields, "Severity", str(ticket.severity))
-        _set_field(fields, "First response due", _iso(ticket.first_response_due))
-        _set_field(fields, "Resolution due", _iso(ticket.resolution_due))
-        _set_field(fields, "Status", ticket.status)
-        history_field = next((f for f in fields if f.label == "History"), None)
-        lines = (history_field.value + "\n" + history) if history_field else history
-        fields = [f for f in fields if f.label != "History"] + [CardField("History", lines)]
-        escalated = any(f.label == "Escalated" for f in fields)
-        title = f"Ticket #{ticket.id}: {ticket.intent} · severity {ticket.severity}"
-        if ticket.status == "resolved":
-            title += " · resolved"
-        elif escalated:
-            title += " · escalated"
-        card = replace(
-            card, title=title, severity=ticket.severity, fields=tuple(fields), ticket_id=ticket.id,
-            buttons=_buttons(ticket, pending is not None, escalated),
-            suggested_reply=card.suggested_reply if pending is not None else None,
-            suggestion_id=card.suggestion_id if pending is not None else None,
-            footer=card.footer if pending is not None and ticket.status != "resolved" else None,
-        )
-        assert ticket.id is not None
-        enqueue(session, dedup_key=f"card_update:{ticket.id}:{audit.id}", kind="card_update",
-                channel=ticket.card_channel or self.settings.triage.channel, target=ticket.card_ref or "",
-                payload=card_to_payload(card), ticket_id=ticket.id)
-        return card
+        return queue_card_update(session, ticket, audit, history, updates,
+                                 default_channel=self.settings.triage.channel)
+
+
+def queue_card_update(session: Session, ticket: Ticket, audit: AuditEvent, history: str,
+                      updates: Sequence[CardField], *, default_channel: str) -> Card:
+    """The ticket's card, rebuilt from its last version with the ticket's state, `updates` and a new History
+    line, queued as a card update (keyed by the audit event behind it); `default_channel` is where it goes while
+    the ticket's card has not been posted. Button actions, commands and scheduled jobs share it."""
+    card = last_card(session, ticket)
+    pending = None
+    if card.suggestion_id is not None:
+        suggestion = session.get(Suggestion, card.suggestion_id)
+        pending = suggestion if suggestion is not None and suggestion.outcome == "pending" else None
+    fields = list(card.fields)
+    if pending is None:
+        fields = [f for f in fields if not f.label.startswith("Suggested reply")]
+    for update_field in updates:
+        _set_field(fields, update_field.label, update_field.value)
+    _set_field(fields, "Severity", str(ticket.severity))
+    _set_field(fields, "First response due", _iso(ticket.first_response_due))
+    _set_field(fields, "Resolution due", _iso(ticket.resolution_due))
+    _set_field(fields, "Status", ticket.status)
+    history_field = next((f for f in fields if f.label == "History"), None)
+    lines = (history_field.value + "\n" + history) if history_field else history
+    fields = [f for f in fields if f.label != "History"] + [CardField("History", lines)]
+    escalated = any(f.label == "Escalated" for f in fields)
+    title = f"Ticket #{ticket.id}: {ticket.intent} · severity {ticket.severity}"
+    if ticket.status == "resolved":
+        title += " · resolved"
+    elif escalated:
+        title += " · escalated"
+    card = replace(
+        card, title=title, severity=ticket.severity, fields=tuple(fields), ticket_id=ticket.id,
+        buttons=_buttons(ticket, pending is not None, escalated),
+        suggested_reply=card.suggested_reply if pending is not None else None,
+        suggestion_id=card.suggestion_id if pending is not None else None,
+        footer=card.footer if pending is not None and ticket.status != "resolved" else None,
+    )
+    assert ticket.id is not None
+    enqueue(session, dedup_key=f"card_update:{ticket.id}:{audit.id}", kind="card_update",
+            channel=ticket.card_channel or default_channel, target=ticket.card_ref or "",
+            payload=card_to_payload(card), ticket_id=ticket.id)
+    return card
 
 
 # ---- module helpers --------------------------------------------------------------------------------------
+
+
+class _NoModel:
+    """The intent model of `TicketActions.without_model`: not loaded in this process."""
+
+    def predict(self, text: str) -> Any:
+        raise RuntimeError("the intent model is not loaded in this process")
+
+
+class _NoTemplates:
+    def render(self, intent: str, language: str, variables: dict[str, Any],
+               marketplace: str | None = None) -> None:
+        return None
+
 
 
 def _check_action(action: Action) -> dict[str, str]:
     """The action's values, checked for its name: a precise ActionError names the bad field."""
     if action.name not in ACTION_NAMES:
         raise ActionError(f"unknown action {action.name!r}: expected one of {', '.join(ACTION_NAMES)}")
-    if isinstance(action.ticket_id, bool) or not isinstance(action.ticket_id, int) or action.ticket_id < 1:
+    if not is_row_id(action.ticket_id):
+        if isinstance(action.ticket_id, int) and action.ticket_id > MAX_ROW_ID:  # bigger than any id: a forged button
+            raise ActionError(f"ticket #{action.ticket_id} does not exist")
         raise ActionError(f"ticket_id must be a positive whole number, got {action.ticket_id!r}")
     check_actor(action.actor_platform, action.actor_id)
     if not isinstance(action.values, dict):
@@ -469,8 +551,9 @@ def _check_action(action: Action) -> dict[str, str]:
         raise ActionError("wrong_intent needs the right intent (value 'intent')")
     if action.name == "assign" and "agent" in values and not values["agent"].strip():
         raise ActionError("value 'agent' is empty: name the agent to assign, or leave it out to assign yourself")
-    if len(values.get("reason", "")) > MAX_REASON_CHARS:
-        raise ActionError(f"value 'reason' is {len(values['reason'])} characters; at most {MAX_REASON_CHARS}")
+    for key in ("reason", "note"):
+        if len(values.get(key, "")) > MAX_REASON_CHARS:
+            raise ActionError(f"value {key!r} is {len(values[key])} characters; at most {MAX_REASON_CHARS}")
     if "suggestion_id" in values:
         _positive_int(values["suggestion_id"], "suggestion_id")
     return values
@@ -660,6 +743,7 @@ def _buttons(ticket: Ticket, suggestion_pending: bool, escalated: bool) -> tuple
     if not (escalated and ticket.severity == 1):
         buttons.append(_BUTTONS["escalate"])
     buttons.extend((_BUTTONS["resolve"], _BUTTONS["wrong_intent"]))
+    buttons.extend(opening_buttons(ticket.intent))
     return tuple(buttons)
 
 

@@ -60,7 +60,7 @@ from handlers.actions import ActionError, ActionResult, acting_agent, actor_key,
 from handlers.commands.parsed import AlertsSilenceCommand
 from handlers.commands.permissions import ROLES, Actor, PermissionDenied, authorize
 from handlers.commands.time_windows import format_duration
-from models.db import lock_row, session_scope, utcnow
+from models.db import MAX_ROW_ID, is_row_id, lock_row, session_scope, utcnow
 from models.tables import Agent, Alert, AuditEvent, Message, OutboxItem, Ticket
 
 log = logging.getLogger("kefu.alert_actions")
@@ -317,7 +317,9 @@ def _check_action(action: AlertAction) -> None:
         raise ActionError(f"unknown alert action {getattr(action, 'name', None)!r}: expected one of "
                           f"{', '.join(ACTION_NAMES)}")
     alert_id = action.alert_id
-    if isinstance(alert_id, bool) or not isinstance(alert_id, int) or alert_id < 1:
+    if not is_row_id(alert_id):
+        if isinstance(alert_id, int) and alert_id > MAX_ROW_ID:  # bigger than any id: a forged or mangled button
+            raise ActionError(f"alert #{alert_id} does not exist")
         raise ActionError(f"alert_id must be a positive whole number, got {alert_id!r}")
     check_actor(action.actor_platform, action.actor_id)
 

@@ -4,7 +4,7 @@ Population: the tickets CREATED in [start, end) and assigned to the agent (Ticke
 definitions of bot.metrics (states as of `end`).
 
 Per agent: handled tickets, median first response and resolution times, SLA compliance, one-touch resolution,
-CSAT, suggestion acceptance, the queue, the score and the grade.
+CSAT and its survey response rate, suggestion acceptance, the queue, the score and the grade.
 
 The score. Each component is normalised to 0..100:
 - sla: (first responses met + resolutions met) / (first-response eligible + resolution eligible) · 100, the
@@ -52,6 +52,7 @@ SCORECARD_METRICS = (
     "sla_resolution_compliance",
     "one_touch_resolution_rate",
     "csat_mean",
+    "csat_response_rate",
     "auto_reply_acceptance_rate",
 )
 GRADES = ("excellent", "qualified", "needs improvement")
@@ -74,6 +75,7 @@ class Scorecard:
     queue_rank: int | None = None  # 1 = best score in the queue
     queue_size: int = 1
     first_response_business_median: float | None = None  # seconds of working time
+    csat_response_rate: float | None = None  # percent of the agent's tickets' surveys that customers answered
 
 
 def grade_for(score: float | None, settings: ScorecardSettings) -> str | None:
@@ -176,6 +178,7 @@ def team_scorecards(
             sla_compliance=sla, one_touch=one_touch, csat=csat, acceptance=acceptance,
             components=components, score=score, grade=grade_for(score, settings),
             first_response_business_median=row.values["first_response_time_business_median"],
+            csat_response_rate=row.values["csat_response_rate"],
         ))
 
     ranked: list[Scorecard] = []

@@ -258,7 +258,10 @@ class IntentCatalogue:
     @classmethod
     def from_yaml(cls, text: str, source: str = "<string>") -> IntentCatalogue:
         """Parse the YAML text of an intents file; `source` names it in error messages."""
-        loader = _StrictLoader(text)
+        try:
+            loader = _StrictLoader(text)
+        except yaml.YAMLError as exc:  # the reader refuses control characters before any parsing
+            raise CatalogueError(f"invalid YAML: {exc}", source=source) from None
         try:
             root = loader.get_single_node()
             data = loader.construct_document(root) if root is not None else None

@@ -4,7 +4,7 @@ Owns the model over sentence embeddings and its out-of-scope calibration:
 
 - a multinomial logistic regression (softmax) on the L2-normalised embeddings, trained in numpy with Adam
   (well under a second for ~1-3k examples). On CLINC150 8-shot it beats nearest centroid by about 2-3 points
-  (see bench/REPORT.md).
+  (see bench/CLASSIFICATION.md).
 - score of an intent c for a message q: cos(q, centroid_c) + P(c | q). The centroid similarity says "the
   message looks like this intent's examples", the probability says "and more like it than like the others";
   together they separate off-topic text better than either alone. Intents are ranked by this score (within

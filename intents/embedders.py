@@ -185,3 +185,34 @@ class CachedEmbedder:
             os.replace(tmp, path)
         finally:
             tmp.unlink(missing_ok=True)
+
+
+class RecentEncodings:
+    """Wraps an embedder and remembers the last `size` texts it encoded: the intent classifier, the FAQ search and
+    the sentiment head each encode the same customer message, and only the first pays for it."""
+
+    def __init__(self, inner: Embedder, size: int = 64) -> None:
+        from collections import OrderedDict
+
+        self.inner = inner
+        self.name = inner.name
+        self.dim = inner.dim
+        self.size = size
+        self._recent: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        with self._lock:
+            known = {text: self._recent[text] for text in texts if text in self._recent}
+        missing = list(dict.fromkeys(text for text in texts if text not in known))
+        if missing:
+            fresh = dict(zip(missing, self.inner.encode(missing), strict=True))
+            known.update(fresh)
+            if len(missing) <= self.size:  # a batch (a catalogue) is not "recent": it would evict everything
+                with self._lock:
+                    self._recent.update(fresh)
+                    while len(self._recent) > self.size:
+                        self._recent.popitem(last=False)
+        return np.stack([known[text] for text in texts]).astype(np.float32)

@@ -8,7 +8,8 @@ Templates are plain chat text, rendered in a sandbox with no filesystem, no glob
 list of filters. They may only use the variables in :data:`TEMPLATE_VARIABLES`. Optional parts are written as
 ``{% if order_id is defined %}…{% endif %}``; a variable used outside such a test is required, and a reply that
 lacks one is returned with ``text=None`` and the names of *all* missing variables, so the pipeline suggests it to
-an agent instead of sending it.
+an agent instead of sending it. ``order`` is a record whose fields (:data:`RECORD_FIELDS`) are tested the same
+way: ``{% if order.carrier is defined %}``; a missing field is reported as ``order.carrier``.
 
 Everything is checked when the library is loaded (file name, size, encoding, syntax, variable names, unsafe
 constructs); a problem raises :class:`TemplateError` naming the file and line. The sandbox still guards rendering.
@@ -53,8 +54,17 @@ TEMPLATE_VARIABLES: tuple[str, ...] = (
     "agent_name",
     "store_name",
     "sla_promise",
+    "order",
+    "request_id",  # an after-sales request's number (return instructions, knowledge/templates/after_sales)
+    "return_address",  # [after_sales] return_address
 )
 """The variables a reply template may use; any other name is rejected when the template is loaded."""
+
+RECORD_FIELDS: dict[str, tuple[str, ...]] = {
+    "order": ("number", "status", "carrier", "tracking_number", "tracking_url", "shipped_at", "delivered_at",
+              "items"),
+}
+"""Fields of the structured variables: ``order.status``, ``order.items`` (a list of lines such as "2 × Mug")."""
 
 MAX_TEMPLATE_BYTES = 8 * 1024
 MAX_OUTPUT_CHARS = 16_000
@@ -118,6 +128,35 @@ def shipped_templates_dir() -> Path:
     return Path(str(files("knowledge") / "templates"))
 
 
+class _Record:
+    """A structured variable as templates see it: its known fields as attributes; any other field is undefined."""
+
+    def __init__(self, variable: str, fields: Mapping[str, object]) -> None:
+        self._variable = variable  # names starting with "_" are out of the sandbox's reach
+        for name, value in fields.items():
+            setattr(self, name, value)
+
+    def with_field(self, name: str, value: object) -> _Record:
+        fields = {k: v for k, v in vars(self).items() if not k.startswith("_")}
+        return _Record(self._variable, {**fields, name: value})
+
+
+def _record(variable: str, value: object) -> _Record | None:
+    """A structured variable's known fields (blank ones dropped, lists as tuples of text), or None if none."""
+    if not isinstance(value, Mapping):
+        return None
+    fields: dict[str, object] = {}
+    for name in RECORD_FIELDS[variable]:
+        field_value = value.get(name)
+        if isinstance(field_value, list | tuple):
+            lines = tuple(str(item).strip() for item in field_value if str(item).strip())
+            if lines:
+                fields[name] = lines
+        elif field_value is not None and str(field_value).strip():
+            fields[name] = str(field_value).strip()
+    return _Record(variable, fields) if fields else None
+
+
 class _MissingVariable(UndefinedError):
     """Raised when a template uses a documented variable that the ticket does not have."""
 
@@ -140,6 +179,8 @@ class _ReportingUndefined(StrictUndefined):
     ) -> None:
         if hint is None and obj is missing and name in TEMPLATE_VARIABLES:
             exc = partial(_MissingVariable, name)  # type: ignore[assignment]
+        elif hint is None and isinstance(obj, _Record) and name in RECORD_FIELDS[obj._variable]:
+            exc = partial(_MissingVariable, f"{obj._variable}.{name}")  # type: ignore[assignment]
         super().__init__(hint, obj, name, exc)
 
 
@@ -242,25 +283,41 @@ class TemplateLibrary:
         found = self._lookup(intent, language, marketplace)
         if found is None:
             return None
-        known: dict[str, str] = {}
+        known: dict[str, object] = {}
         for name in TEMPLATE_VARIABLES:
             value = variables.get(name)
             if value is None:
+                continue
+            if name in RECORD_FIELDS:
+                record = _record(name, value)
+                if record is not None:
+                    known[name] = record
                 continue
             text = str(value).strip()
             if text:
                 known[name] = text
         absent: list[str] = []
         context = dict(known)
-        for _ in range(len(TEMPLATE_VARIABLES) + 1):
+        attempts = len(TEMPLATE_VARIABLES) + sum(len(fields) for fields in RECORD_FIELDS.values()) + 1
+        for _ in range(attempts):
             try:
                 text = _render_once(found, context)
             except _MissingVariable as exc:
-                if exc.name in context:  # cannot happen with string values; guard against a loop
+                if exc.name in absent:  # cannot happen with placeholders; guard against a loop
                     raise TemplateError(f"{found.path}: variable {exc.name!r} is undefined") from None
                 absent.append(exc.name)
-                context[exc.name] = _PLACEHOLDER
+                variable, _, field_name = exc.name.partition(".")
+                if field_name:
+                    current = context.get(variable)
+                    record = current if isinstance(current, _Record) else _Record(variable, {})
+                    context[variable] = record.with_field(field_name, _PLACEHOLDER)
+                elif variable in RECORD_FIELDS:  # its fields, if used, are reported one by one
+                    context[variable] = _Record(variable, {})
+                else:
+                    context[exc.name] = _PLACEHOLDER
                 continue
+            fields_missing = {name.partition(".")[0] for name in absent if "." in name}
+            absent = [name for name in absent if name not in fields_missing]
             if absent:
                 return RenderedReply(intent, found.language, found.file_name, None, tuple(sorted(absent)))
             return RenderedReply(intent, found.language, found.file_name, text, ())
@@ -367,6 +424,10 @@ def _check_policy(ast: nodes.Template, path: Path) -> None:
             fail(node, "calling functions or methods is not allowed in reply templates")
         elif isinstance(node, nodes.Getattr) and node.attr.startswith("_"):
             fail(node, f"attribute {node.attr!r} is not allowed (names starting with '_' are internal)")
+        elif isinstance(node, nodes.Getattr) and isinstance(node.node, nodes.Name) and node.node.name in RECORD_FIELDS:
+            if node.attr not in RECORD_FIELDS[node.node.name]:
+                fields = ", ".join(RECORD_FIELDS[node.node.name])
+                fail(node, f"unknown field {node.node.name}.{node.attr}; {node.node.name} has: {fields}")
         elif isinstance(node, nodes.Const) and isinstance(node.value, str) and "__" in node.value:
             fail(node, f"the string {node.value!r} is not allowed (it names Python internals)")
         elif isinstance(node, nodes.Getitem) and isinstance(node.arg, nodes.Const):
@@ -392,7 +453,7 @@ def _check_policy(ast: nodes.Template, path: Path) -> None:
         )
 
 
-def _render_once(found: _LoadedTemplate, context: Mapping[str, str]) -> str:
+def _render_once(found: _LoadedTemplate, context: Mapping[str, object]) -> str:
     pieces: list[str] = []
     size = 0
     try:

@@ -13,6 +13,14 @@ from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Session, create_engine
 
+MAX_ROW_ID = 2**63 - 1  # the largest id SQLite's INTEGER and PostgreSQL's BIGINT hold
+
+
+def is_row_id(value: object) -> bool:
+    """Whether `value` can be a row's id: an int (not a bool) from 1 to MAX_ROW_ID. A bigger number (from a forged
+    button, say) makes the database driver raise instead of finding no row."""
+    return isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= MAX_ROW_ID
+
 
 def utcnow() -> datetime:
     """The current time, timezone-aware in UTC: the only kind of datetime kefu stores."""

@@ -10,7 +10,7 @@ from datetime import date as date_type
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Column, Index, Text, UniqueConstraint, false
 from sqlmodel import Field, SQLModel
 
 from models.db import UtcDateTime, utcnow
@@ -46,6 +46,16 @@ class Customer(SQLModel, table=True):
     timezone: str | None = Field(default=None, max_length=64)
     tier: str | None = Field(default=None, max_length=32)
     created_at: datetime = _created()
+    # The profile (bot/customer_profiles.py): what order sources say about the customer's purchases (the orders
+    # count, the lifetime value in hundredths of `currency`, the last order's time, when that was learnt), and the
+    # team's tags. `tier` is the value tier computed from them: high | regular | new (None: no order source knew).
+    email: str | None = Field(default=None, max_length=255, index=True)
+    tags: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False, server_default="[]"))
+    orders_count: int | None = Field(default=None)
+    lifetime_value_cents: int | None = Field(default=None, sa_type=BigInteger)
+    currency: str | None = Field(default=None, max_length=3)
+    last_order_at: datetime | None = _utc()
+    profile_updated_at: datetime | None = _utc()
 
 
 class Agent(SQLModel, table=True):
@@ -58,6 +68,19 @@ class Agent(SQLModel, table=True):
     password_hash: str | None = Field(default=None, max_length=255)
     active: bool = Field(default=True)
     created_at: datetime = _created()
+    # Assignment (bot/assignment): intents or queue names the agent handles (empty: any), the weekly shift
+    # calendar as written ("mon-fri 09:00-18:00 Asia/Shanghai"; None: on shift only when started by hand), how many
+    # open tickets they may hold (None: no limit), and whether high-value customers may go to them.
+    skills: list[str] = Field(default_factory=list,
+                              sa_column=Column(JSON, nullable=False, server_default="[]"))
+    shift: str | None = Field(default=None, max_length=255)
+    capacity: int | None = Field(default=None)
+    senior: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
+    # A shift started or stopped by hand (/shift start|stop): "on" or "off" until `shift_override_until`
+    # (None: until changed again), set at `shift_override_at`; afterwards the calendar rules again.
+    shift_override: str | None = Field(default=None, max_length=8)
+    shift_override_at: datetime | None = _utc()
+    shift_override_until: datetime | None = _utc()
 
 
 class Ticket(SQLModel, table=True):
@@ -74,6 +97,9 @@ class Ticket(SQLModel, table=True):
     confidence: float = Field(default=0.0)
     language: str | None = Field(default=None, max_length=16)
     assignee_id: int | None = Field(default=None, foreign_key="agent.id", index=True)
+    # When the current assignee got the ticket (bot/assignment: fairness, and moving tickets of an agent who went
+    # off shift after getting them).
+    assigned_at: datetime | None = _utc()
     order_id: str | None = Field(default=None, max_length=128)
     sku: str | None = Field(default=None, max_length=128)
     marketplace: str | None = Field(default=None, max_length=64)
@@ -117,6 +143,10 @@ class Message(SQLModel, table=True):
     confidence: float | None = Field(default=None)
     sent_at: datetime | None = _utc()
     created_at: datetime = _created()
+    # The customer's mood in an inbound message (intents/sentiment.py): negative | neutral | positive, and the
+    # signed score P(positive) - P(negative) in -1..1. None: not scored (outbound, imported, no model).
+    sentiment: str | None = Field(default=None, max_length=16)
+    sentiment_score: float | None = Field(default=None)
 
 
 class Feedback(SQLModel, table=True):
@@ -147,6 +177,9 @@ class CsatResponse(SQLModel, table=True):
     score: int  # 1..5
     comment: str | None = Field(default=None, sa_column=Column(Text))
     created_at: datetime = _created()
+    # The survey it answers and the customer's message that carried the answer (None: recorded otherwise).
+    survey_id: int | None = Field(default=None, index=True)
+    message_id: int | None = Field(default=None)
 
 
 class Alert(SQLModel, table=True):
@@ -315,3 +348,79 @@ class ChannelCursor(SQLModel, table=True):
     key: str = Field(max_length=128)
     cursor: str = Field(default="", max_length=255)
     updated_at: datetime = _created()
+
+
+class CsatSurvey(SQLModel, table=True):
+    """The satisfaction survey of one resolved ticket (bot/csat.py): at most one per ticket, asked once.
+
+    status: scheduled (due at `due_at`) → asked (the question is in the outbox, `asked_at`) → answered
+    (`answered_at`, a CsatResponse) or expired (no rating within the survey window); skipped: not asked, because
+    the customer wrote again before it was due. (channel, conversation_id) is where the answer arrives.
+    """
+
+    __table_args__ = (
+        UniqueConstraint("ticket_id", name="uq_csat_survey_ticket"),
+        Index("ix_csat_survey_conversation", "channel", "conversation_id", "status"),
+        Index("ix_csat_survey_due", "status", "due_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    ticket_id: int = Field(foreign_key="ticket.id")
+    channel: str = Field(max_length=32)
+    conversation_id: str = Field(max_length=255)
+    customer_id: str = Field(max_length=255)  # the customer's id on the channel
+    language: str | None = Field(default=None, max_length=16)
+    status: str = Field(default="scheduled", max_length=16)
+    due_at: datetime = Field(sa_type=UtcDateTime, nullable=False)
+    asked_at: datetime | None = _utc()
+    answered_at: datetime | None = _utc()
+    # Set when a low rating opened the follow-up card for the agent's lead.
+    follow_up_at: datetime | None = _utc()
+    resolved_by: str | None = Field(default=None, max_length=128)  # "agent:3", "auto" (quiet period), ...
+    created_at: datetime = _created()
+
+
+class AfterSalesRequest(SQLModel, table=True):
+    """A return, refund, exchange or reship attached to a ticket (bot/after_sales owns the flow).
+
+    status: requested → approved | rejected → item_received → refunded | reshipped → closed (which steps a type
+    takes: bot/after_sales/flow.py); `status_changed_at` is when it entered its status (overdue reminders), and each
+    step's own time is kept for the metrics. The amount is exact: `amount_minor` units of `currency`'s minor unit
+    (2500 EUR = 25.00 EUR); `reporting_cents` is the same in hundredths of the reporting currency, converted when
+    the request was opened (None when no rate was configured). SKU, marketplace and country are the ticket's when
+    it was opened. Who did each step is in the AuditEvents of subject "after_sales_request".
+    """
+
+    __table_args__ = (Index("ix_aftersalesrequest_status_changed", "status", "status_changed_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    ticket_id: int = Field(foreign_key="ticket.id", index=True)
+    type: str = Field(max_length=16)  # return | refund | exchange | reship
+    status: str = Field(default="requested", max_length=16)
+    reason: str = Field(max_length=32)  # damaged | wrong_item | not_received | changed_mind | defective | late | other
+    reason_source: str = Field(default="intent", max_length=16)  # intent | agent
+    amount_minor: int | None = Field(default=None, sa_type=BigInteger)
+    currency: str | None = Field(default=None, max_length=3)
+    reporting_cents: int | None = Field(default=None, sa_type=BigInteger)
+    note: str | None = Field(default=None, sa_column=Column(Text))
+    sku: str | None = Field(default=None, max_length=128)
+    marketplace: str | None = Field(default=None, max_length=64)
+    country: str | None = Field(default=None, max_length=8)
+    opened_by: str = Field(max_length=128)
+    created_at: datetime = _created()
+    status_changed_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime, nullable=False)
+    decided_at: datetime | None = _utc()
+    item_received_at: datetime | None = _utc()
+    refunded_at: datetime | None = _utc()
+    reshipped_at: datetime | None = _utc()
+    closed_at: datetime | None = _utc()
+
+
+class CustomerNote(SQLModel, table=True):
+    """A note an agent left on a customer's profile (`/customer ID note "..."`), shown on the customer's cards."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    customer_id: int = Field(foreign_key="customer.id", index=True)
+    author: str = Field(max_length=128)
+    text: str = Field(sa_column=Column(Text, nullable=False))
+    created_at: datetime = _created()

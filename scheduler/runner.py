@@ -11,7 +11,8 @@ one). Jobs must be idempotent across replicas (they claim their work in the data
     await runner.stop()
 
 `build_scheduler(settings, engine)` registers kefu's jobs (the SLA watch, metric alerts, the weekly scorecard
-digest, housekeeping; further jobs add themselves there).
+digest, housekeeping, off-shift reassignment with automatic assignment, CSAT surveys, resolving quiet tickets;
+further jobs add themselves there).
 """
 
 from __future__ import annotations
@@ -99,9 +100,15 @@ class SchedulerRunner:
             await asyncio.sleep(0)
 
 
-def build_scheduler(settings: Settings, engine: Engine, clock: Callable[[], datetime] = utcnow) -> SchedulerRunner:
-    """kefu's scheduler with its jobs registered."""
+def build_scheduler(settings: Settings, engine: Engine, clock: Callable[[], datetime] = utcnow,
+                    *, reply_channels: frozenset[str] | None = None) -> SchedulerRunner:
+    """kefu's scheduler with its jobs registered; `reply_channels`: the customer channels that can deliver replies
+    (CSAT surveys are not asked elsewhere; None: all)."""
+    from scheduler.after_sales import AfterSalesReminders
     from scheduler.alerts import AlertEvaluation
+    from scheduler.assignment import OffShiftReassignment
+    from scheduler.auto_resolve import AutoResolveJob
+    from scheduler.csat_surveys import CsatSurveyJob
     from scheduler.digest import DIGEST_INTERVAL_SECONDS, WeeklyDigest
     from scheduler.housekeeping import HOUSEKEEPING_INTERVAL_SECONDS, ReceiptPruning
     from scheduler.sla import SlaWatch
@@ -111,4 +118,14 @@ def build_scheduler(settings: Settings, engine: Engine, clock: Callable[[], date
     runner.register_job("metric_alerts", settings.alerts.evaluation_interval_seconds, AlertEvaluation(engine, settings))
     runner.register_job("weekly_digest", DIGEST_INTERVAL_SECONDS, WeeklyDigest(engine, settings))
     runner.register_job("delivery_receipts", HOUSEKEEPING_INTERVAL_SECONDS, ReceiptPruning(engine))
+    if settings.assignment.mode == "auto":
+        runner.register_job("off_shift_reassignment", settings.assignment.reassign_interval_seconds,
+                            OffShiftReassignment(engine, settings, clock))
+    runner.register_job("after_sales_reminders", settings.after_sales.reminder_interval_seconds,
+                        AfterSalesReminders(engine, settings, clock))
+    if settings.csat.enabled:
+        runner.register_job("csat_surveys", settings.csat.interval_seconds,
+                            CsatSurveyJob(engine, settings, reply_channels))
+    if settings.tickets.auto_resolve_seconds is not None:
+        runner.register_job("auto_resolve", settings.csat.interval_seconds, AutoResolveJob(engine, settings, clock))
     return runner

@@ -15,7 +15,7 @@ from bot.agent_accounts import add_agent
 from bot.cli import main
 from bot.team_desk import TeamDesk
 from handlers.actions import acting_agent
-from models.tables import Agent
+from models.tables import Agent, AuditEvent, Customer, Feedback, Message, Ticket
 
 
 @pytest.fixture
@@ -61,7 +61,57 @@ def test_an_id_another_agent_holds_is_refused_unless_taken(
 
     assert refused == 1 and "U0MEI is slack:U0MEI's identity; add --take" in refusal
     assert taken == 0
-    assert identities(engine) == {"mei": {"slack": "U0MEI"}, "slack:U0MEI": {}}
+    assert identities(engine) == {"mei": {"slack": "U0MEI"}}  # the automatic agent was merged into mei
+    assert "merged slack:U0MEI (created on a first button press) into mei" in capsys.readouterr().out
+
+
+def test_taking_an_automatic_agents_id_merges_its_history_into_the_linked_agent(
+    engine: Engine, config: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    add_agent(engine, "mei", "correct horse battery", role="manager")
+    add_agent(engine, "li", "another good password")
+    now = datetime.now(UTC)
+    with Session(engine) as session:  # Mei pressed buttons on DingTalk before anyone linked her
+        auto = acting_agent(session, "dingtalk", "manager4220", now, display_name="Mei Lin")
+        li = session.scalars(select(Agent).where(Agent.name == "li")).one()
+        li.identities = {"wecom": "li.wang"}
+        customer = Customer(channel="webhook", external_id="c-1")
+        session.add_all([auto, li, customer])
+        session.flush()
+        assert auto.id is not None and customer.id is not None
+        tickets = [Ticket(customer_id=customer.id, channel="webhook", conversation_id=f"c-{n}", intent="refund_status",
+                          kind="faq", assignee_id=auto.id if n < 3 else li.id) for n in range(4)]
+        session.add_all(tickets)
+        session.flush()
+        message = Message(ticket_id=tickets[0].id, channel="webhook", direction="out", author_kind="agent",
+                          author="Mei Lin", text="Your refund is on its way.")
+        session.add(message)
+        session.flush()
+        assert message.id is not None
+        session.add(Feedback(message_id=message.id, agent_id=auto.id, predicted_intent="order_status",
+                             corrected_intent="refund_status"))
+        session.add(AuditEvent(actor=f"agent:{auto.id}", action="resolve", subject_type="ticket",
+                               subject_id=str(tickets[0].id)))
+        session.commit()
+        auto_id = auto.id
+
+    assert main(["--config", str(config), "agents", "link", "mei", "--dingtalk", "manager4220", "--take"]) == 0
+    assert main(["--config", str(config), "agents", "link", "mei", "--wecom", "li.wang", "--take"]) == 0
+
+    out = capsys.readouterr().out
+    assert "merged Mei Lin (created on a first button press) into mei" in out
+    assert "merged li" not in out  # li has a console password: a person of their own, whose history stays
+    with Session(engine) as session:
+        agents = {a.name: a for a in session.scalars(select(Agent))}
+        assert set(agents) == {"mei", "li"} and session.get(Agent, auto_id) is None
+        mei_id = agents["mei"].id
+        owners = [t.assignee_id for t in session.scalars(select(Ticket).order_by(Ticket.id))]  # type: ignore[arg-type]
+        assert owners == [mei_id, mei_id, mei_id, agents["li"].id]
+        assert session.scalars(select(Feedback.agent_id)).one() == mei_id
+        assert session.scalars(select(Message.author)).one() == "mei"
+        actors = set(session.scalars(select(AuditEvent.actor).where(AuditEvent.action == "resolve")))
+        assert actors == {f"agent:{mei_id}"}
+    assert TeamDesk(engine).actor_for_sync("dingtalk", "manager4220").name == "mei"
 
 
 @pytest.mark.parametrize(("arguments", "code", "message"), [

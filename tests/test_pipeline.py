@@ -140,7 +140,8 @@ def test_a_complaint_opens_a_severity_1_ticket_with_its_sla_and_a_triage_card(
     assert fields["Language"].startswith("zh")
     assert fields["Marketplace"] == "amazon.es"
     assert fields["First response due"] == ticket.first_response_due.isoformat(timespec="minutes")
-    assert [b.action for b in card.buttons] == ["send", "edit", "assign", "escalate", "resolve", "wrong_intent"]
+    assert [b.action for b in card.buttons] == ["send", "edit", "assign", "escalate", "resolve", "wrong_intent",
+                                                "request_reship", "request_refund"]  # after-sales (not received)
 
 
 def test_a_confident_faq_is_auto_replied_in_the_customers_language(

@@ -62,8 +62,8 @@ def parse_text_action(message: str) -> TextAction | None:
 
 def message_text(message: ChatbotMessage) -> str:
     """The words of a text message, without a leading "@kefu" typed by hand (DingTalk strips real @-mentions)."""
-    content = message.text.content if message.text is not None else ""
-    return _MENTION.sub("", content or "").strip()
+    content = getattr(message.text, "content", None)
+    return _MENTION.sub("", content).strip() if isinstance(content, str) else ""
 
 
 class DingTalkListeners:
@@ -75,7 +75,7 @@ class DingTalkListeners:
         self.language = language
 
     async def on_message(self, message: ChatbotMessage, replier: ChatbotHandler) -> None:
-        if message.message_type != "text" or not message.message_id:
+        if message.message_type != "text" or not message.message_id or not isinstance(message.message_id, str):
             return
         if not await self.core.desk.first_delivery(CHANNEL, f"message:{message.message_id}"):
             log.info("DingTalk message %s delivered again: already handled", message.message_id)
@@ -83,12 +83,14 @@ class DingTalkListeners:
         words = message_text(message)
         if not words:
             return
-        user = message.sender_staff_id or message.sender_id or ""
+        user = next((who for who in (message.sender_staff_id, message.sender_id) if isinstance(who, str) and who), "")
+        nick = message.sender_nick if isinstance(message.sender_nick, str) else None
+        conversation = message.conversation_id if isinstance(message.conversation_id, str) else None
         typed = parse_text_action(words)
         if typed is not None:
-            reply = await self._act(typed, user, message.sender_nick)
+            reply = await self._act(typed, user, nick)
         else:
-            reply = await self._answer(words, user, message.sender_nick, message.conversation_id)
+            reply = await self._answer(words, user, nick, conversation)
         title = reply.split("\n", 1)[0].lstrip("# ").strip()[:64] or text(self.language, "answer")
         sent = await asyncio.to_thread(replier.reply_markdown, title, reply, message)
         if sent is None or (isinstance(sent, dict) and sent.get("errcode") not in (0, None)):

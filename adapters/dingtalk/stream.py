@@ -55,7 +55,12 @@ class KefuChatbotHandler(ChatbotHandler):  # type: ignore[misc]
         self._loop = loop
 
     async def process(self, callback: CallbackMessage) -> tuple[int, str]:
-        message = ChatbotMessage.from_dict(callback.data)
+        try:  # the SDK's parser indexes and converts without checking: a malformed message raises
+            message = ChatbotMessage.from_dict(callback.data)
+        except (TypeError, ValueError, KeyError, AttributeError) as exc:
+            log.warning("a DingTalk chatbot message could not be read (%s): acknowledged as a bad request, so "
+                        "DingTalk does not deliver it again", type(exc).__name__)
+            return AckMessage.STATUS_BAD_REQUEST, "malformed chatbot message"
         future = asyncio.run_coroutine_threadsafe(self._handle(message, self), self._loop)
         try:
             await asyncio.wrap_future(future)

@@ -14,12 +14,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 from zoneinfo import ZoneInfo
 
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
+from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.listeners import SlackListeners
@@ -31,6 +33,8 @@ from models.tables import OutboxItem
 log = logging.getLogger("kefu.slack")
 
 EVENTS_PATH = "/slack/events"
+_TIMESTAMP = re.compile(r"[0-9]{1,12}")
+_SIGNATURE = re.compile(r"v0=[0-9a-f]{64}")
 CAPABILITIES = Capabilities(buttons=True, modals=True, threads=True, slash_commands=True, image_upload=True,
                             ephemeral=True, markdown="slack-mrkdwn")
 
@@ -47,6 +51,7 @@ class SlackTeamChannel:
         self.client = AsyncWebClient(token=settings.bot_token.get_secret_value(), base_url=settings.api_url,
                                      timeout=int(settings.request_timeout_seconds))
         secret = settings.signing_secret.get_secret_value() if settings.signing_secret else ""
+        self._verifier = SignatureVerifier(secret or "-")
         self.app = AsyncApp(client=self.client, signing_secret=secret, process_before_response=False,
                             request_verification_enabled=not settings.socket_mode, logger=log)
         SlackListeners(core, self.client, CAPABILITIES).register(self.app)
@@ -60,9 +65,32 @@ class SlackTeamChannel:
             app.router.add_post(EVENTS_PATH, self.events)
 
     async def events(self, request: web.Request) -> web.Response:
-        """Slack's Request URL for events, slash commands and interactivity."""
-        response = await self.app.async_dispatch(await to_bolt_request(request))
+        """Slack's Request URL for events, slash commands and interactivity. The signature is checked on the raw
+        body before anything parses it (Bolt parses first, and fails with a 500 on malformed headers or bodies);
+        a signed body Bolt cannot read is answered 400."""
+        body = await request.read()
+        if not self._signed_by_slack(request, body):
+            log.info("Slack request refused: missing, malformed or wrong signature, or outside the 5-minute window")
+            return web.json_response({"error": "invalid request"}, status=401)
+        try:
+            response = await self.app.async_dispatch(await to_bolt_request(request))
+        except (ValueError, TypeError, AttributeError, KeyError, IndexError) as exc:
+            log.warning("a signed Slack request could not be read: %s", type(exc).__name__)
+            return web.json_response({"error": "not a Slack payload"}, status=400)
+        if response.status >= 500:  # Bolt logged why; the payload's shape is not one it knows
+            return web.json_response({"error": "not a Slack payload"}, status=400)
         return await to_aiohttp_response(response)
+
+    def _signed_by_slack(self, request: web.Request, body: bytes) -> bool:
+        timestamp = request.headers.get("X-Slack-Request-Timestamp", "")
+        signature = request.headers.get("X-Slack-Signature", "")
+        if not _TIMESTAMP.fullmatch(timestamp) or not _SIGNATURE.fullmatch(signature):
+            return False
+        try:
+            text = body.decode("utf-8")  # Slack sends UTF-8; the verifier decodes and would raise on anything else
+        except UnicodeDecodeError:
+            return False
+        return self._verifier.is_valid(text, timestamp, signature)  # 5-minute window, compare_digest
 
     async def start(self) -> None:
         if not self.settings.socket_mode:

@@ -91,7 +91,7 @@ class SlackListeners:
         """A user's Slack display name (what a new kefu agent is named after): from the payload, else users.info
         (remembered: names rarely change and the lookup costs a Web API call)."""
         for key in ("username", "name"):
-            if payload_user and isinstance(payload_user.get(key), str) and payload_user[key].strip():
+            if isinstance(payload_user, dict) and isinstance(payload_user.get(key), str) and payload_user[key].strip():
                 return str(payload_user[key]).strip()
         if user_id not in self._names:
             try:
@@ -108,10 +108,10 @@ class SlackListeners:
     async def on_command(self, ack: Callable[..., Awaitable[Any]], command: dict[str, Any],
                          respond: Callable[..., Awaitable[Any]]) -> None:
         await ack()  # within Slack's 3 s; the answer follows through response_url
-        text, public = command_text(command.get("command", "/kefu"), command.get("text") or "")
-        user, channel = command.get("user_id", ""), command.get("channel_id")
+        text, public = command_text(_text(command.get("command")) or "/kefu", _text(command.get("text")))
+        user, channel = _text(command.get("user_id")), _text(command.get("channel_id")) or None
         try:
-            answer = await self._answer(text, user, command.get("user_name"), channel)
+            answer = await self._answer(text, user, _text(command.get("user_name")) or None, channel)
         except Exception:
             log.exception("command %r failed", text)
             await respond(text="kefu could not answer that command because of an internal error; it is in "
@@ -160,11 +160,12 @@ class SlackListeners:
     async def on_button(self, ack: Callable[..., Awaitable[Any]], body: dict[str, Any], action: dict[str, Any],
                         respond: Callable[..., Awaitable[Any]]) -> None:
         await ack()
-        name = action.get("action_id", "").removeprefix(ACTION_PREFIX)
-        ids = parse_button_value(action.get("value"))
-        user = (body.get("user") or {}).get("id", "")
+        name = _text(action.get("action_id")).removeprefix(ACTION_PREFIX)
+        ids = parse_button_value(_text(action.get("value")))
+        user = _text(_object(body.get("user")).get("id"))
         display_name = await self.name_of(user, body.get("user"))
-        channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id")
+        channel = (_text(_object(body.get("channel")).get("id"))
+                   or _text(_object(body.get("container")).get("channel_id")) or None)
         if "alert" in ids:
             result = await self.core.handle_alert_action(AlertAction(name, ids["alert"], CHANNEL, user,
                                                                      display_name))
@@ -204,7 +205,7 @@ class SlackListeners:
             view = wrong_intent_modal(ticket_id=ticket_id, current=ticket.intent, intents=self.core.intent_names(),
                                       metadata=metadata)
         try:
-            await self.client.views_open(trigger_id=body.get("trigger_id", ""), view=view)
+            await self.client.views_open(trigger_id=_text(body.get("trigger_id")), view=view)
         except SlackApiError as exc:
             error = slack_error(exc)
             log.warning("views.open for ticket %s failed: %s", ticket_id, error)
@@ -223,8 +224,8 @@ class SlackListeners:
     async def on_edit_submitted(self, ack: Callable[..., Awaitable[Any]], body: dict[str, Any],
                                 view: dict[str, Any]) -> None:
         metadata = _metadata(view)
-        state = (view.get("state") or {}).get("values") or {}
-        text = ((state.get(REPLY_BLOCK) or {}).get(REPLY_INPUT) or {}).get("value") or ""
+        state = _object(_object(view.get("state")).get("values"))
+        text = _text(_object(_object(state.get(REPLY_BLOCK)).get(REPLY_INPUT)).get("value"))
         if not text.strip():
             await ack(response_action="errors", errors={REPLY_BLOCK: "Write the reply to send."})
             return
@@ -236,16 +237,16 @@ class SlackListeners:
     async def on_intent_submitted(self, ack: Callable[..., Awaitable[Any]], body: dict[str, Any],
                                   view: dict[str, Any]) -> None:
         metadata = _metadata(view)
-        state = (view.get("state") or {}).get("values") or {}
-        selected = ((state.get(INTENT_BLOCK) or {}).get(INTENT_INPUT) or {}).get("selected_option") or {}
-        if not selected.get("value"):
+        state = _object(_object(view.get("state")).get("values"))
+        selected = _object(_object(_object(state.get(INTENT_BLOCK)).get(INTENT_INPUT)).get("selected_option"))
+        if not _text(selected.get("value")):
             await ack(response_action="errors", errors={INTENT_BLOCK: "Choose the right intent."})
             return
         await self._submit(ack, body, metadata, INTENT_BLOCK, "wrong_intent", {"intent": selected["value"]})
 
     async def _submit(self, ack: Callable[..., Awaitable[Any]], body: dict[str, Any], metadata: dict[str, Any],
                       block: str, name: str, values: dict[str, str]) -> None:
-        user = (body.get("user") or {}).get("id", "")
+        user = _text(_object(body.get("user")).get("id"))
         ticket_id = metadata.get("ticket")
         if not isinstance(ticket_id, int):
             await ack(response_action="errors", errors={block: "This form lost its ticket; open it again."})
@@ -279,14 +280,14 @@ class SlackListeners:
     async def on_message(self, event: dict[str, Any]) -> None:
         if event.get("subtype") not in (None, "file_share", "thread_broadcast") or event.get("bot_id"):
             return
-        channel, ts, thread_ts = event.get("channel"), event.get("ts"), event.get("thread_ts")
-        user = event.get("user")
+        channel, ts, thread_ts = _text(event.get("channel")), _text(event.get("ts")), _text(event.get("thread_ts"))
+        user = _text(event.get("user"))
         if not channel or not ts or not user or not thread_ts or thread_ts == ts:
             return
         ticket = await self.core.desk.ticket_for_card(CHANNEL, message_ref(channel, thread_ts))
         if ticket is None:
             return
-        text = plain_text(event.get("text") or "")
+        text = plain_text(_text(event.get("text")))
         if not text or text.casefold().startswith(NOTE_PREFIXES):
             return
         if not await self.core.desk.first_delivery(CHANNEL, f"message:{channel}:{ts}"):
@@ -302,14 +303,14 @@ class SlackListeners:
             await self._ephemeral(channel, user, f"Not sent to the customer: {result.message}", thread_ts)
 
     async def on_mention(self, event: dict[str, Any], say: Callable[..., Awaitable[Any]]) -> None:
-        channel, ts, user = event.get("channel"), event.get("ts"), event.get("user", "")
+        channel, ts, user = _text(event.get("channel")), _text(event.get("ts")), _text(event.get("user"))
         if not channel or not ts or event.get("bot_id"):
             return
-        text = re.sub(r"^\s*<@[A-Z0-9]+(\|[^>]*)?>\s*", "", event.get("text") or "").strip()
+        text = re.sub(r"^\s*<@[A-Z0-9]+(\|[^>]*)?>\s*", "", _text(event.get("text"))).strip()
         if not await self.core.desk.first_delivery(CHANNEL, f"mention:{channel}:{ts}"):
             return
         answer = await self._answer(text if text.startswith("/") else f"/kefu {text}".strip(), user, None, channel)
-        thread = event.get("thread_ts") or ts
+        thread = _text(event.get("thread_ts")) or ts
         await say(text=cut(answer.text, FALLBACK_LIMIT), blocks=answer_blocks(answer.text), thread_ts=thread)
         if answer.chart is not None:
             note = await self._share_chart(answer.chart, channel=channel, user=user, public=True, thread_ts=thread)
@@ -319,7 +320,16 @@ class SlackListeners:
 
 def _metadata(view: dict[str, Any]) -> dict[str, Any]:
     try:
-        data = json.loads(view.get("private_metadata") or "{}")
+        data = json.loads(_text(view.get("private_metadata")) or "{}")
     except ValueError:
         return {}
     return data if isinstance(data, dict) else {}
+
+
+# Bolt hands listeners Slack's JSON as parsed: a field of an unexpected type is read as absent, not trusted.
+def _object(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else ""

@@ -6,7 +6,8 @@ reference. The console's pages read those rows back (`bot.team_feed`), so nothin
 shows the same feed.
 
 Routes (every one but the login page and the stylesheet needs a session, see `console_auth`):
-- `GET/POST /console/login`, `POST /console/logout`;
+- `GET/POST /console/login`, `POST /console/logout`, `GET/POST /console/password` (current and new password; the
+  agent's other sessions end, this one gets a new cookie; wrong current passwords count as failed logins);
 - `GET /console`: the page; `GET /console/state`: who is logged in and the catalogue's intents;
 - `GET /console/events`: server-sent events, one per card state (event id = outbox item id), resumable with
   Last-Event-ID; a fresh connection first gets the newest state of the recent cards;
@@ -29,12 +30,14 @@ from datetime import UTC, datetime
 from importlib import resources
 from string import Template
 from typing import TYPE_CHECKING, Any, Protocol
+from zoneinfo import ZoneInfo
 
 from aiohttp import web
 from sqlalchemy.engine import Engine
 
 from adapters.webchat.console_auth import COOKIE, ConsoleSessions, LoginThrottle, console_secret, same_origin
-from bot.agent_accounts import ConsoleAgent, agent_named, verify_login
+from bot.agent_accounts import MIN_PASSWORD_LENGTH, AccountError, ConsoleAgent, agent_named, set_password, verify_login
+from bot.message_fields import lone_surrogate
 from bot.messages import Action, AlertAction, CommandRequest
 from bot.outbox import SendError
 from bot.settings import Settings
@@ -44,6 +47,7 @@ from models.tables import OutboxItem
 
 if TYPE_CHECKING:
     from handlers.commands import Actor
+    from handlers.commands.ticket_view import TicketView
 
 log = logging.getLogger("kefu.console")
 
@@ -107,6 +111,8 @@ class ConsoleTeamChannel:
         app.router.add_get("/console/login", self.login_page)
         app.router.add_post("/console/login", self.login)
         app.router.add_post("/console/logout", self.logout)
+        app.router.add_get("/console/password", self.password_page)
+        app.router.add_post("/console/password", self.change_password)
         app.router.add_get("/console", self.page)
         app.router.add_get("/console/static/{name}", self.static)
         app.router.add_get("/console/state", self.state)
@@ -186,7 +192,9 @@ class ConsoleTeamChannel:
             return web.Response(status=429, headers={"Retry-After": str(int(wait) + 1)}, content_type="text/html",
                                 text=self._login_html(f"Too many failed logins: try again in {int(wait) + 1} s.",
                                                       name))
-        agent = await asyncio.to_thread(verify_login, self.engine, name, password) if name and password else None
+        # NUL (PostgreSQL refuses it in text) and lone surrogates (not UTF-8) are in nobody's name or password.
+        usable = name and password and "\x00" not in name and lone_surrogate(name + password) is None
+        agent = await asyncio.to_thread(verify_login, self.engine, name, password) if usable else None
         if agent is None:
             self.throttle.failed(address, name)
             log.info("console login refused for %r from %s", name[:64], address)
@@ -203,6 +211,55 @@ class ConsoleTeamChannel:
             return _refused(403, "this request must come from kefu's own page")
         response = _see_other("/console/login")
         ConsoleSessions.clear_cookie(response)
+        return response
+
+    # ---- password ----------------------------------------------------------------------------------------
+
+    @staticmethod
+    def _password_html(agent: ConsoleAgent, message: str = "", *, error: bool = True) -> str:
+        role = "alert" if error else "status"
+        css = "error" if error else "notice"
+        shown = f'<p class="{css}" role="{role}">{html.escape(message)}</p>' if message else ""
+        return Template(_static("password.html")).substitute(name=html.escape(agent.name, quote=True),
+                                                             message=shown, min=MIN_PASSWORD_LENGTH)
+
+    async def password_page(self, request: web.Request) -> web.Response:
+        agent = await self._agent(request)
+        if agent is None:
+            return _see_other("/console/login")
+        return web.Response(text=self._password_html(agent), content_type="text/html",
+                            headers={"Cache-Control": "no-store"})
+
+    async def change_password(self, request: web.Request) -> web.Response:
+        agent = await self._agent(request)
+        if agent is None:
+            return _see_other("/console/login")
+
+        def page(status: int, message: str, *, error: bool = True) -> web.Response:
+            return web.Response(status=status, text=self._password_html(agent, message, error=error),
+                                content_type="text/html", headers={"Cache-Control": "no-store"})
+
+        if not self._origin_ok(request):
+            return page(403, "This form must be sent from kefu's own page.")
+        form = await request.post()
+        current, new, again = (str(form.get(key) or "") for key in ("current", "new", "again"))
+        address = request.remote or "?"
+        wait = self.throttle.retry_after(address, agent.name)
+        if wait is not None:
+            return page(429, f"Too many wrong passwords: try again in {int(wait) + 1} s.")
+        if new != again:
+            return page(400, "The two new passwords differ; nothing was changed.")
+        try:
+            changed = await asyncio.to_thread(set_password, self.engine, agent.name, new, current=current,
+                                              actor=f"agent:{agent.name}")
+        except AccountError as exc:
+            if str(exc).startswith("current password"):
+                self.throttle.failed(address, agent.name)
+                return page(401, "The current password is wrong; nothing was changed.")
+            return page(400, str(exc).replace("password: ", "New password: ", 1))
+        log.info("console: %s changed their password", agent.name)
+        response = page(200, "Password changed. Your other console sessions have ended.", error=False)
+        self.sessions.set_cookie(response, changed, secure=request.secure)
         return response
 
     # ---- pages -------------------------------------------------------------------------------------------
@@ -241,16 +298,57 @@ class ConsoleTeamChannel:
         assert self.core is not None
         answer = await self.core.handle_command(CommandRequest(f"/ticket {ticket_id}", CHANNEL, agent.name),
                                                 _actor(agent), CAPABILITIES)
-        return web.Response(status=200 if answer.ok else 404, text=self._ticket_html(ticket_id, answer.text),
-                            content_type="text/html")
+        if answer.ticket is None:
+            return web.Response(status=200 if answer.ok else 404, text=self._ticket_html(ticket_id, answer.text),
+                                content_type="text/html")
+        return web.Response(text=self._ticket_page(answer.ticket), content_type="text/html",
+                            headers={"Cache-Control": "no-store"})
 
     @staticmethod
     def _ticket_html(ticket_id: str, text: str) -> str:
+        """A page with a command's text answer (no such ticket, not allowed)."""
         lines = []
         for line in text.splitlines():
             escaped = html.escape(line)
             lines.append(re.sub(r"\*([^*\n]+)\*", r"<strong>\1</strong>", escaped))
-        return Template(_static("ticket.html")).substitute(ticket=html.escape(ticket_id), facts="\n".join(lines))
+        body = '<pre class="ticket-facts" id="ticket-facts">' + "\n".join(lines) + "</pre>"
+        return Template(_static("ticket.html")).substitute(ticket=html.escape(ticket_id), title="", body=body)
+
+    def _ticket_page(self, view: TicketView) -> str:
+        """The ticket's facts as a description list, its conversation as messages (customer's on the left, the
+        team's on the right, each in its language and direction) and its timeline."""
+        from handlers.commands.answers import local_time, ticket_facts
+
+        assert self.core is not None
+        tz = ZoneInfo(self.core.settings.timezone)
+        esc = html.escape
+        facts = "".join(f"<dt>{esc(label)}</dt><dd>{esc(value)}</dd>"
+                        for label, value in ticket_facts(view, datetime.now(UTC), tz))
+        messages = []
+        for message in view.messages:
+            side = "in" if message.direction == "in" else "out"
+            lang = f' lang="{esc(message.language)}"' if message.language else ""
+            messages.append(
+                f'<li class="message {side} by-{esc(message.author_kind)}">'
+                f'<p class="message-meta">{esc(message.author)} <span class="message-kind">'
+                f'({esc(message.author_kind)})</span> · <time datetime="{message.at.isoformat()}">'
+                f'{esc(local_time(message.at, tz))}</time></p>'
+                f'<p class="message-text"{lang} dir="auto">{esc(message.text)}</p></li>')
+        earlier = view.message_count - len(view.messages)
+        note = f'<p class="notice">The last {len(view.messages)} of {view.message_count} messages.</p>' \
+            if earlier else ""
+        conversation = "".join(messages) or '<li class="empty">No messages.</li>'
+        timeline = "".join(f"<li>{esc(local_time(event.at, tz))} {esc(event.action)} by {esc(event.actor)}</li>"
+                           for event in view.timeline)
+        body = (f'<section aria-labelledby="facts-heading"><h2 id="facts-heading">Facts</h2>'
+                f'<dl class="card-fields ticket-fields">{facts}</dl></section>'
+                f'<section aria-labelledby="conversation-heading"><h2 id="conversation-heading">Conversation '
+                f'({view.message_count})</h2>{note}<ol class="conversation">{conversation}</ol></section>')
+        if timeline:
+            body += (f'<section aria-labelledby="timeline-heading"><h2 id="timeline-heading">Timeline</h2>'
+                     f'<ol class="timeline">{timeline}</ol></section>')
+        title = f" · {view.status} · {view.intent}"
+        return Template(_static("ticket.html")).substitute(ticket=str(view.id), title=esc(title), body=body)
 
     # ---- the feed ----------------------------------------------------------------------------------------
 

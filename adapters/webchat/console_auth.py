@@ -65,7 +65,7 @@ class ConsoleSessions:
 
     def name_in(self, cookie: str | None) -> tuple[str, str] | None:
         """(agent name, password fingerprint) of a valid, unexpired cookie; None otherwise."""
-        if not cookie or cookie.count(".") != 1:
+        if not cookie or not cookie.isascii() or cookie.count(".") != 1:  # compare_digest refuses non-ASCII str
             return None
         body, signature = cookie.split(".")
         if not hmac.compare_digest(signature, self._sign(body)):

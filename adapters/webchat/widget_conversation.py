@@ -35,9 +35,13 @@ class WidgetMessage:
     text: str
     at: datetime
     item_id: int | None = None  # the outbox row of a reply (its SSE event id)
+    kind: str | None = None  # a reply's kind: "csat_survey" makes the widget offer 1-5 buttons
 
     def event(self) -> dict[str, Any]:
-        return {"key": self.key, "author": self.author, "text": self.text, "at": self.at.isoformat()}
+        event = {"key": self.key, "author": self.author, "text": self.text, "at": self.at.isoformat()}
+        if self.kind == "csat_survey":
+            event["kind"] = self.kind
+        return event
 
 
 def message_id(visitor_id: str, client_id: str) -> str:
@@ -51,7 +55,8 @@ def _reply(item: OutboxItem) -> WidgetMessage | None:
     if item.id is None or item.sent_at is None or not isinstance(text, str):
         return None
     author = "agent" if payload.get("kind") == "agent_reply" else "kefu"
-    return WidgetMessage(f"out:{item.id}", author, text, item.sent_at, item.id)
+    kind = payload.get("kind")
+    return WidgetMessage(f"out:{item.id}", author, text, item.sent_at, item.id, kind if isinstance(kind, str) else None)
 
 
 def _replies(visitor_id: str) -> Any:

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from bot.settings import Settings
 
 CHANNEL = "webhook"
-REPLY_KINDS = ("auto_reply", "agent_reply")
+REPLY_KINDS = ("auto_reply", "agent_reply", "csat_survey", "csat_thanks")
 _TRANSIENT_STATUSES = frozenset({408, 429})
 
 

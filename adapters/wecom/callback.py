@@ -1,10 +1,11 @@
 """What kefu does when WeCom calls its callback URL (`/wecom/callback`).
 
 GET is WeCom's URL check: the signed, encrypted `echostr` is verified and answered decrypted. POST carries an
-encrypted message or event: it is verified and decrypted with wechatpy's `WeChatCrypto` (a bad signature or a
-message for another corp is refused with 403 and nothing is done), answered at once with an empty 200 (WeCom
-waits 5 s, then retries up to three times), and handled afterwards, once per MsgId or event
-(`TeamDesk.first_delivery`):
+encrypted message or event: its signature is checked here in constant time with a 5-minute timestamp window (a
+replay is refused), then it is decrypted with wechatpy's `WeChatCrypto` (a bad signature or a message for another
+corp is refused with 403 and nothing is done; XML declaring entities is refused with 400, never expanded),
+answered at once with an empty 200 (WeCom waits 5 s, then retries up to three times), and handled afterwards,
+once per MsgId or event (`TeamDesk.first_delivery`):
 - a text message starting with "/" is a command, answered to its sender as a markdown app message (a chart as a
   link to kefu's server);
 - `template_card_event` (a button on a card; parsed here, wechatpy 1.8 does not know it) becomes an `Action` on
@@ -16,8 +17,12 @@ from __future__ import annotations
 
 import asyncio
 import binascii
+import hashlib
+import hmac
 import logging
-from collections.abc import Coroutine
+import re
+import time
+from collections.abc import Coroutine, Mapping
 from typing import TYPE_CHECKING, Any
 
 import xmltodict
@@ -39,6 +44,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("kefu.wecom")
 
+SIGNATURE_WINDOW_SECONDS = 300  # WeCom retries a callback within seconds; anything older is a replay
+_TIMESTAMP = re.compile(r"[0-9]{1,12}")
+
 
 def delivery_id(message: dict[str, Any]) -> str:
     """What makes a callback unique across WeCom's retries: the MsgId of a message, the event's fields else."""
@@ -49,12 +57,33 @@ def delivery_id(message: dict[str, Any]) -> str:
     return "event:" + ":".join(str(part) for part in parts)
 
 
+def signature_problem(token: str, query: Mapping[str, str], encrypted: str, now: float | None = None,
+                      window: int = SIGNATURE_WINDOW_SECONDS) -> str | None:
+    """Why a callback's `msg_signature` (SHA-1 of the sorted token, timestamp, nonce and ciphertext) cannot be
+    accepted, or None. Compared in constant time (wechatpy compares with `!=`), and the timestamp must be within
+    `window` seconds of now: a callback captured and replayed later is refused."""
+    timestamp, nonce = query.get("timestamp", ""), query.get("nonce", "")
+    signature = query.get("msg_signature", "")
+    if not _TIMESTAMP.fullmatch(timestamp):
+        return "malformed timestamp"
+    if abs((time.time() if now is None else now) - int(timestamp)) > window:
+        return f"timestamp outside the {window // 60}-minute window"
+    expected = hashlib.sha1("".join(sorted([token, timestamp, nonce, encrypted])).encode("utf-8", "replace"))
+    if not hmac.compare_digest(expected.hexdigest().encode(), signature.encode("utf-8", "replace")):
+        return "bad msg_signature"
+    return None
+
+
 def check_url(crypto: WeChatCrypto, request: web.Request) -> web.Response:
     """WeCom's URL check (GET): the signed, encrypted echostr answered decrypted, or 403/400."""
     query = request.query
-    try:
-        echo = crypto.check_signature(query.get("msg_signature", ""), query.get("timestamp", ""),
-                                      query.get("nonce", ""), query.get("echostr", ""))
+    problem = signature_problem(crypto.token, query, query.get("echostr", ""))
+    if problem is not None:
+        log.warning("WeCom URL check refused: %s", problem)
+        return web.Response(status=403, text="bad signature")
+    try:  # the signature is checked: wechatpy's own check compares it with itself
+        echo = crypto.check_signature(query["msg_signature"], query["timestamp"], query.get("nonce", ""),
+                                      query.get("echostr", ""))
     except (InvalidSignatureException, InvalidCorpIdException):
         log.warning("WeCom URL check refused: bad msg_signature or another corp's echostr")
         return web.Response(status=403, text="bad signature")
@@ -67,18 +96,30 @@ async def decrypt_callback(crypto: WeChatCrypto, request: web.Request) -> dict[s
     """The decrypted XML of a POSTed callback as a dict, or the refusal to answer (403 forged, 400 not WeCom's)."""
     body = await request.read()
     query = request.query
-    try:
-        plain = crypto.decrypt_message(body.decode("utf-8"), query.get("msg_signature", ""),
-                                       query.get("timestamp", ""), query.get("nonce", ""))
-    except (InvalidSignatureException, InvalidCorpIdException):
-        log.warning("WeCom callback refused: bad msg_signature or a message for another corp")
+    try:  # xmltodict refuses entity declarations: no billion laughs, no external entities
+        envelope = xmltodict.parse(body.decode("utf-8"))["xml"]
+        encrypted = envelope["Encrypt"]
+    except Exception as exc:  # not UTF-8, not XML, a DTD, no <xml><Encrypt>: not WeCom's
+        log.warning("WeCom callback refused: %s", type(exc).__name__)
+        return web.Response(status=400, text="not a WeCom-encrypted callback")
+    if not isinstance(encrypted, str):
+        return web.Response(status=400, text="not a WeCom-encrypted callback")
+    problem = signature_problem(crypto.token, query, encrypted)
+    if problem is not None:
+        log.warning("WeCom callback refused: %s", problem)
         return web.Response(status=403, text="bad signature")
-    except Exception as exc:  # not XML, no <Encrypt>, not base64, bad padding: not WeCom's
+    try:
+        plain = crypto.decrypt_message({"Encrypt": encrypted}, query["msg_signature"], query["timestamp"],
+                                       query.get("nonce", ""))
+    except (InvalidSignatureException, InvalidCorpIdException):
+        log.warning("WeCom callback refused: a message for another corp")
+        return web.Response(status=403, text="bad signature")
+    except Exception as exc:  # not base64, bad padding: not WeCom's
         log.warning("WeCom callback refused: %s", type(exc).__name__)
         return web.Response(status=400, text="not a WeCom-encrypted callback")
     try:
         message = xmltodict.parse(plain)["xml"]
-    except Exception:
+    except Exception:  # includes entity declarations, which xmltodict refuses
         return web.Response(status=400, text="the decrypted callback is not WeCom's XML")
     if not isinstance(message, dict):
         return web.Response(status=400, text="the decrypted callback is not WeCom's XML")

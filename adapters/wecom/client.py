@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from typing import Any, Final
 
 import requests
@@ -20,6 +21,25 @@ from wechatpy.exceptions import WeChatClientException
 from bot.outbox import SendError
 
 log = logging.getLogger("kefu.wecom")
+
+# gettoken takes the secret in its query string (WeCom's protocol): keep it out of urllib3's debug lines and of
+# the connection errors requests raises, which both quote the URL.
+_SECRET_PARAMETER = re.compile(r"(corpsecret=)[^&\s\"')]+")
+
+
+def redacted(text: str) -> str:
+    return _SECRET_PARAMETER.sub(r"\1***", text)
+
+
+class _RedactSecretQuery(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if "corpsecret=" in message:
+            record.msg, record.args = redacted(message), ()
+        return True
+
+
+logging.getLogger("urllib3.connectionpool").addFilter(_RedactSecretQuery())
 
 TOKEN_ERRORS: Final = frozenset({40001, 40014, 42001})  # invalid credential, invalid token, expired token
 RATE_LIMITED: Final = frozenset({45009, 45033})  # API frequency limit, too many concurrent calls
@@ -79,5 +99,5 @@ def send_error(exc: Exception, what: str) -> SendError:
             return SendError(f"WeCom was busy for {what} (errcode {code})", transient=True)
         return SendError(f"WeCom refused {what}: errcode {code} {exc.errmsg}", transient=False)
     if isinstance(exc, requests.RequestException | OSError | asyncio.TimeoutError):
-        return SendError(f"WeCom unreachable for {what}: {type(exc).__name__}: {exc}", transient=True)
-    return SendError(f"{what} failed: {type(exc).__name__}: {exc}", transient=False)
+        return SendError(f"WeCom unreachable for {what}: {type(exc).__name__}: {redacted(str(exc))}", transient=True)
+    return SendError(f"{what} failed: {type(exc).__name__}: {redacted(str(exc))}", transient=False)

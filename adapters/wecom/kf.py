@@ -7,8 +7,11 @@ page by page (`has_more`), using the kf secret's own access token. Each page's c
 page's `next_cursor` is saved (`ChannelCursor`). A crash between the two re-reads that page, which ingest drops as
 duplicates (it is idempotent on the msgid), so nothing is skipped or doubled across restarts; a redelivered
 callback pulls from the saved cursor and finds nothing new. Pulls of one account are serialized in the process.
-Non-text customer messages are ingested as a placeholder ("[image]"): the customer is waiting for an answer,
-so an agent must see that they wrote. Events (origin 4) and servicers' own messages (origin 5) are skipped.
+Before a page is ingested, the nicknames of its customers not seen yet in this process are asked of
+`kf/customer/batchget` (up to 100 a call), so that tickets and cards name the WeChat customer; a failure there
+only leaves the names out. Non-text customer messages are ingested as a placeholder ("[image]"): the customer is
+waiting for an answer, so an agent must see that they wrote. Events (origin 4) and servicers' own messages
+(origin 5) are skipped.
 
 Sending (the outbox sender of "wecom_kf", replies only): `kf/send_msg` as text. WeChat allows replies only within
 48 h of the customer's last message, and at most 5 in that window; kefu checks that before sending (the last
@@ -46,6 +49,9 @@ log = logging.getLogger("kefu.wecom.kf")
 CHANNEL: Final = "wecom_kf"
 CALLBACK_PATH: Final = "/wecom/kf/callback"
 SYNC_LIMIT: Final = 1000
+BATCHGET_LIMIT: Final = 100  # external_userids per kf/customer/batchget
+NICKNAME_CHARS: Final = 255  # Customer.name
+NICKNAMES_KEPT: Final = 10_000  # customers whose nickname the process remembers (then it asks again)
 CUSTOMER: Final = 3  # origin of a customer's message; 4 is a system event, 5 a servicer's message
 WINDOW: Final = timedelta(hours=48)
 WINDOW_REPLIES: Final = 5
@@ -83,8 +89,9 @@ def parse_conversation(target: str) -> tuple[str, str]:
     return open_kfid, user
 
 
-def inbound_from(message: dict[str, Any]) -> Inbound | None:
-    """The `Inbound` of one sync_msg entry, None for what is not a customer's message (logged)."""
+def inbound_from(message: dict[str, Any], nicknames: dict[str, str] | None = None) -> Inbound | None:
+    """The `Inbound` of one sync_msg entry (the customer named by `nicknames`, external_userid → WeChat
+    nickname), None for what is not a customer's message (logged)."""
     msgid, kind = str(message.get("msgid") or ""), str(message.get("msgtype") or "")
     if message.get("origin") != CUSTOMER or kind == "event":
         log.debug("kf %s (origin %s, %s) skipped: not a customer's message", msgid, message.get("origin"), kind)
@@ -98,7 +105,8 @@ def inbound_from(message: dict[str, Any]) -> Inbound | None:
         text = PLACEHOLDERS.get(kind, f"[{kind or 'message'}]")
     sent = message.get("send_time")
     sent_at = datetime.fromtimestamp(int(sent), UTC) if isinstance(sent, int | str) and str(sent).isdigit() else None
-    return Inbound(channel=CHANNEL, channel_message_id=msgid, customer=CustomerInfo(id=user), text=text,
+    name = (nicknames or {}).get(user) or None
+    return Inbound(channel=CHANNEL, channel_message_id=msgid, customer=CustomerInfo(id=user, name=name), text=text,
                    conversation_id=conversation_id(open_kfid, user), sent_at=sent_at)
 
 
@@ -189,6 +197,7 @@ class WeComKfChannel:
                                    settings.corp_id)
         self._locks: dict[str, asyncio.Lock] = {}
         self._work = AcknowledgedWork()
+        self._nicknames: dict[str, str] = {}  # external_userid → WeChat nickname ("" when WeChat gave none)
 
     def mount(self, app: web.Application) -> None:
         app.router.add_get(CALLBACK_PATH, self.verify)
@@ -228,8 +237,10 @@ class WeComKfChannel:
                     body = {"cursor": cursor, "token": token, "limit": SYNC_LIMIT, "voice_format": 0,
                             "open_kfid": open_kfid}
                     page = await self.api.post("kf/sync_msg", body)
-                    for entry in page.get("msg_list") or []:
-                        inbound = inbound_from(entry) if isinstance(entry, dict) else None
+                    entries = [e for e in page.get("msg_list") or [] if isinstance(e, dict)]
+                    await self._learn_nicknames(entries)
+                    for entry in entries:
+                        inbound = inbound_from(entry, self._nicknames)
                         if inbound is not None:
                             await pipeline.ingest(inbound)
                             ingested += 1
@@ -240,6 +251,27 @@ class WeComKfChannel:
             except Exception as exc:
                 log.error("reading kf messages of %s stopped: %s", open_kfid, send_error(exc, "kf/sync_msg"))
                 return ingested
+
+    async def _learn_nicknames(self, entries: list[dict[str, Any]]) -> None:
+        """Ask `kf/customer/batchget` for the nicknames of the customers of `entries` not asked about before."""
+        if len(self._nicknames) > NICKNAMES_KEPT:
+            self._nicknames.clear()
+        users = sorted({str(e.get("external_userid")) for e in entries
+                        if e.get("origin") == CUSTOMER and e.get("external_userid")} - set(self._nicknames))
+        for start in range(0, len(users), BATCHGET_LIMIT):
+            chunk = users[start:start + BATCHGET_LIMIT]
+            try:
+                answer = await self.api.post("kf/customer/batchget", {"external_userid_list": chunk,
+                                                                     "need_enter_session_context": 0})
+            except Exception as exc:  # the messages matter more than the names: go on without them
+                log.warning("WeChat nicknames not read: %s", send_error(exc, "kf/customer/batchget"))
+                return
+            for customer in answer.get("customer_list") or []:
+                if isinstance(customer, dict) and customer.get("external_userid"):
+                    nickname = str(customer.get("nickname") or "").strip()[:NICKNAME_CHARS]
+                    self._nicknames[str(customer["external_userid"])] = nickname
+            for user in chunk:  # invalid or unknown ids: asked once, nameless
+                self._nicknames.setdefault(user, "")
 
     # ---- the outbox sender ---------------------------------------------------------------------------------------
 

@@ -15,7 +15,7 @@ from bot.settings import SettingsError
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from bot.cli import agents, alerts, command, db, history, intents, knowledge, replies, serve, sla
+    from bot.cli import agents, alerts, command, db, demo, history, intents, knowledge, replies, serve, sla
 
     parser = argparse.ArgumentParser(
         prog="kefu",
@@ -25,7 +25,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     version = sub.add_parser("version", help="print kefu's version")
     version.set_defaults(func=lambda _args: print(f"kefu {__version__}") or 0)
-    for module in (serve, db, intents, knowledge, history, replies, command, sla, alerts, agents):
+    for module in (serve, db, intents, knowledge, history, replies, command, sla, alerts, agents, demo):
         module.register(sub)
     return parser
 

@@ -38,11 +38,24 @@ Definitions (durations in seconds, rates in percent 0..100):
   message before `end` / tickets created.
 - csat_mean: mean score (1..5; other values are ignored) of the CSAT responses given before `end` to the
   population's tickets; every response counts.
-- csat_response_rate: resolved tickets with at least one CSAT response / resolved tickets.
+- csat_response_rate: of the CSAT surveys (bot/csat.py) of the population's tickets asked before `end`, the
+  share answered before `end`.
+- negative_sentiment_share: of the inbound messages of the window scored for sentiment (intents/sentiment.py;
+  Message.sentiment set), the share scored negative; sliced by their ticket's dimensions like inbound_messages
+  (by sku, marketplace or region for alert rules).
 - complaint_rate: tickets of kind "complaint" / tickets created.
 - refund_return_request_rate: tickets whose intent is in a configurable set (default
   DEFAULT_REFUND_RETURN_INTENTS) / tickets created. PROVISIONAL: it counts intents until typed after-sales
   requests exist, and will count those instead.
+- after_sales_requests: after-sales requests (returns, refunds, exchanges, reships; bot/after_sales) opened in the
+  window, sliced by their ticket's dimensions (whenever the ticket was created).
+- refund_amount: the sum, in the reporting currency ([after_sales] reporting_currency), of the amounts of the
+  window's requests refunded before `end`; a request whose currency had no configured rate when it was opened is
+  left out. 0 when the window has requests and none was refunded (None when it has none).
+- after_sales_age_mean: the mean age of the window's requests: until they were closed when that was before
+  `end`, else until `end` (how long customers wait, the open ones included).
+- refund_rate: tickets created in the window with a request refunded before `end` / tickets created (by SKU,
+  marketplace or country: which products and markets cost refunds).
 - auto_reply_acceptance_rate: of the suggested replies (Suggestion rows, whatever their mode: suggest, shadow or
   auto) on the population's tickets that agents decided before `end` (outcome accepted, edited or rejected,
   decided_at before `end`; a decision without a decided_at is dated by the suggestion's created_at), the share
@@ -67,8 +80,8 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Literal
 
-Unit = Literal["seconds", "percent", "count", "score"]
-Source = Literal["tickets", "csat", "messages", "backlog", "suggestions"]
+Unit = Literal["seconds", "percent", "count", "score", "amount"]  # amount: the after-sales reporting currency
+Source = Literal["tickets", "csat", "messages", "backlog", "suggestions", "requests", "surveys"]
 
 NONE_GROUP = "(none)"
 DIMENSIONS = ("intent", "kind", "severity", "channel", "marketplace", "region", "language", "sku", "agent")
@@ -159,12 +172,22 @@ METRICS: dict[str, MetricDefinition] = _definitions(
                      "suggestions"),
     MetricDefinition("csat_mean", "CSAT", "score", "Mean customer satisfaction score (1-5).", True, "csat"),
     MetricDefinition("csat_response_rate", "CSAT response rate", "percent",
-                     "Share of resolved tickets with a satisfaction response.", True, "csat"),
+                     "Share of the satisfaction surveys asked that customers answered.", True, "surveys"),
+    MetricDefinition("negative_sentiment_share", "Negative sentiment", "percent",
+                     "Share of customer messages whose sentiment is negative.", False, "messages"),
     MetricDefinition("complaint_rate", "Complaint rate", "percent", "Share of tickets that are complaints.",
                      False),
     MetricDefinition("refund_return_request_rate", "Refund/return request rate", "percent",
                      "Share of tickets about refunds, returns, damaged or wrong items "
                      "(provisional: by intent).", False),
+    MetricDefinition("after_sales_requests", "After-sales requests", "count",
+                     "Returns, refunds, exchanges and reships opened in the window.", None, "requests"),
+    MetricDefinition("refund_amount", "Refunded amount", "amount",
+                     "Amount refunded on the window's requests, in the reporting currency.", False, "requests"),
+    MetricDefinition("after_sales_age_mean", "After-sales request age (mean)", "seconds",
+                     "Mean time the window's requests have been open, or took until closed.", False, "requests"),
+    MetricDefinition("refund_rate", "Refund rate", "percent",
+                     "Share of tickets with a refund issued.", False),
 )
 
 

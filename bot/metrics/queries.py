@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Float, Integer, Select, Table, and_, case, distinct, func, literal, or_, select
+from sqlalchemy import Float, Integer, Select, Table, and_, case, distinct, exists, func, literal, or_, select
 from sqlalchemy import cast as sql_cast
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql import FromClause, literal_column
@@ -31,13 +31,16 @@ from bot.metrics.definitions import (
     MetricError,
     duration_of,
 )
-from models.tables import Agent, CsatResponse, Message, Suggestion, Ticket
+from models.db import UtcDateTime
+from models.tables import AfterSalesRequest, Agent, CsatResponse, CsatSurvey, Message, Suggestion, Ticket
 
 TICKET = cast(Table, Ticket.__table__)
 MESSAGE = cast(Table, Message.__table__)
 AGENT = cast(Table, Agent.__table__)
 CSAT = cast(Table, CsatResponse.__table__)
 SUGGESTION = cast(Table, Suggestion.__table__)
+SURVEY = cast(Table, CsatSurvey.__table__)
+REQUEST = cast(Table, AfterSalesRequest.__table__)
 tickets = TICKET.c
 
 GroupKey = tuple[str, ...]  # one value per dimension sliced by, as text (NONE_GROUP when empty)
@@ -193,6 +196,8 @@ def ticket_aggregates(
             flags["complaint"] = tickets.kind == "complaint"
         if "refund_return_request_rate" in names:
             flags["refund_return"] = tickets.intent.in_(sorted(query.refund_return_intents))
+        if "refund_rate" in names:
+            flags["refunded"] = exists().where(REQUEST.c.ticket_id == tickets.id, REQUEST.c.refunded_at < end)
     inner.update({name: case((condition, 1), else_=0) for name, condition in flags.items()})
 
     source = query.with_agent(TICKET)
@@ -268,6 +273,17 @@ def csat_aggregates(connection: Connection, query: MetricQuery) -> Aggregates:
     return query.fetch(connection, query.grouped(columns, source, where))
 
 
+def survey_aggregates(connection: Connection, query: MetricQuery) -> Aggregates:
+    """CSAT surveys of the tickets created in the window: asked before `end`, and of those answered before it."""
+    source = query.with_agent(SURVEY.join(TICKET, SURVEY.c.ticket_id == tickets.id))
+    columns = [
+        func.count().label("csat_surveys_asked"),
+        _sum_of(SURVEY.c.answered_at < query.end).label("csat_surveys_answered"),
+    ]
+    where = [*query.created_in_window(), SURVEY.c.asked_at < query.end]
+    return query.fetch(connection, query.grouped(columns, source, where))
+
+
 def suggestion_aggregates(connection: Connection, query: MetricQuery) -> Aggregates:
     """The suggested replies on the tickets created in the window that agents decided before `end`, by outcome."""
     outcome = SUGGESTION.c.outcome
@@ -286,18 +302,24 @@ def message_aggregates(connection: Connection, query: MetricQuery) -> Aggregates
     """Customer messages created in the window, by their ticket's dimensions."""
     created_at = MESSAGE.c.created_at
     in_window = [created_at >= query.start, created_at < query.end, MESSAGE.c.direction == "in"]
+    scored = _sum_of(MESSAGE.c.sentiment.is_not(None))
+    negative = _sum_of(MESSAGE.c.sentiment == "negative")
     if not query.group_by and not query.filters:  # the tickets' dimensions serve only to slice or filter
-        statement = select(func.count().label("inbound_messages")).select_from(MESSAGE).where(*in_window)
+        statement = select(func.count().label("inbound_messages"), scored.label("sentiment_scored"),
+                           negative.label("negative_messages")).select_from(MESSAGE).where(*in_window)
         return query.fetch(connection, statement)
     # Counted per ticket first, then joined: one join row per ticket rather than one per message.
     per_ticket = (
-        select(MESSAGE.c.ticket_id, func.count().label("messages"))
+        select(MESSAGE.c.ticket_id, func.count().label("messages"), scored.label("scored"),
+               negative.label("negative"))
         .where(*in_window)
         .group_by(MESSAGE.c.ticket_id)
         .subquery("inbound")
     )
     source = query.with_agent(per_ticket.outerjoin(TICKET, per_ticket.c.ticket_id == tickets.id))
-    columns = [func.coalesce(func.sum(per_ticket.c.messages), 0).label("inbound_messages")]
+    columns = [func.coalesce(func.sum(per_ticket.c.messages), 0).label("inbound_messages"),
+               func.coalesce(func.sum(per_ticket.c.scored), 0).label("sentiment_scored"),
+               func.coalesce(func.sum(per_ticket.c.negative), 0).label("negative_messages")]
     return query.fetch(connection, query.grouped(columns, source, query.filter_clauses()))
 
 
@@ -320,3 +342,20 @@ def backlog_aggregates(connection: Connection, query: MetricQuery) -> Aggregates
         created_before_end = func.likelihood(created_before_end, literal_column("0.99"))
     where = [open_at_end, created_before_end, *query.filter_clauses()]
     return query.fetch(connection, query.grouped(columns, query.with_agent(TICKET), where))
+
+
+def request_aggregates(connection: Connection, query: MetricQuery) -> Aggregates:
+    """After-sales requests opened in the window, by their ticket's dimensions: how many, the refunded amount in
+    hundredths of the reporting currency, and their ages in seconds (until closed before `end`, else `end`)."""
+    requests = REQUEST.c
+    end = literal(query.end, UtcDateTime())
+    until = case((requests.closed_at < query.end, requests.closed_at), else_=end)
+    refunded = and_(requests.refunded_at < query.end, requests.reporting_cents.is_not(None))
+    source = query.with_agent(REQUEST.join(TICKET, requests.ticket_id == tickets.id))
+    columns = [
+        func.count().label("after_sales_requests"),
+        func.coalesce(func.sum(case((refunded, requests.reporting_cents), else_=0)), 0).label("refund_cents"),
+        func.coalesce(func.sum(query.seconds_between(until, requests.created_at)), 0).label("request_age_sum"),
+    ]
+    where = [requests.created_at >= query.start, requests.created_at < query.end, *query.filter_clauses()]
+    return query.fetch(connection, query.grouped(columns, source, where))

@@ -37,7 +37,9 @@ from bot.metrics.queries import (
     csat_aggregates,
     filter_clause,
     message_aggregates,
+    request_aggregates,
     suggestion_aggregates,
+    survey_aggregates,
     ticket_aggregates,
 )
 
@@ -134,9 +136,9 @@ _TICKET_COUNTS: dict[str, tuple[str, ...]] = {  # metric -> the ticket counts it
     "sla_resolution_compliance": ("sla_res_met", "sla_res_eligible"),
     "one_touch_resolution_rate": ("one_touch", "resolved"),
     "auto_reply_rate": ("deflected", "auto_replied"),
-    "csat_response_rate": ("resolved",),
     "complaint_rate": ("complaint",),
     "refund_return_request_rate": ("refund_return",),
+    "refund_rate": ("refunded",),
 }
 
 
@@ -160,13 +162,20 @@ def _row(labels: dict[str, str], names: tuple[str, ...], parts: Mapping[str, dic
         counts["csat_responses"] = int(c.get("csat_responses") or 0)
         counts["csat_resolved_responded"] = int(c.get("csat_resolved_responded") or 0)
     if "messages" in parts:
-        counts["inbound_messages"] = int((parts["messages"] or {}).get("inbound_messages") or 0)
+        for key in ("inbound_messages", "sentiment_scored", "negative_messages"):
+            counts[key] = int((parts["messages"] or {}).get(key) or 0)
+    if "surveys" in parts:
+        for key in ("csat_surveys_asked", "csat_surveys_answered"):
+            counts[key] = int((parts["surveys"] or {}).get(key) or 0)
     if "backlog" in parts:
         for key in ("backlog", *BACKLOG_BUCKETS):
             counts[key] = int((parts["backlog"] or {}).get(key) or 0)
     if "suggestions" in parts:
         for key in ("suggestions_decided", "suggestions_accepted", "suggestions_edited"):
             counts[key] = int((parts["suggestions"] or {}).get(key) or 0)
+    r = parts.get("requests") or {}
+    if "requests" in parts:
+        counts["after_sales_requests"] = int(r.get("after_sales_requests") or 0)
 
     values: dict[str, float | None] = {}
     for name in names:
@@ -195,11 +204,21 @@ def _row(labels: dict[str, str], names: tuple[str, ...], parts: Mapping[str, dic
         elif name == "csat_mean":
             values[name] = _ratio(c.get("csat_sum"), counts["csat_responses"])
         elif name == "csat_response_rate":
-            values[name] = _percent(counts["csat_resolved_responded"], counts["resolved"])
+            values[name] = _percent(counts["csat_surveys_answered"], counts["csat_surveys_asked"])
+        elif name == "negative_sentiment_share":
+            values[name] = _percent(counts["negative_messages"], counts["sentiment_scored"])
         elif name == "complaint_rate":
             values[name] = _percent(counts["complaint"], counts["tickets"])
         elif name == "refund_return_request_rate":
             values[name] = _percent(counts["refund_return"], counts["tickets"])
+        elif name == "after_sales_requests":
+            values[name] = float(counts["after_sales_requests"])
+        elif name == "refund_amount":
+            values[name] = int(r.get("refund_cents") or 0) / 100.0 if counts["after_sales_requests"] else None
+        elif name == "after_sales_age_mean":
+            values[name] = _ratio(r.get("request_age_sum"), counts["after_sales_requests"])
+        elif name == "refund_rate":
+            values[name] = _percent(counts["refunded"], counts["tickets"])
         else:  # pragma: no cover - every METRICS entry is handled above
             raise AssertionError(f"metric {name} has no computation")
     group = " × ".join(labels.values()) if labels else None
@@ -277,6 +296,10 @@ def compute_metrics(
             fetched["backlog"] = backlog_aggregates(connection, query)
         if "suggestions" in sources:
             fetched["suggestions"] = suggestion_aggregates(connection, query)
+        if "surveys" in sources:
+            fetched["surveys"] = survey_aggregates(connection, query)
+        if "requests" in sources:
+            fetched["requests"] = request_aggregates(connection, query)
         if dimensions and any(n.endswith(tuple(PERCENTILES)) for n in wanted):
             ungrouped = ticket_aggregates(connection, query.ungrouped(), wanted, percentiles_only=True)
             total_percentiles = ungrouped.get(None, {})

@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, tzinfo
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy import or_, select
 from sqlalchemy.engine import Engine
@@ -21,7 +22,7 @@ from bot.messages import Card
 from bot.metrics import METRICS, MetricReport, MetricRow, compute_metrics
 from bot.metrics.definitions import STATISTICS
 from bot.orders import orders_by, orders_in_window
-from bot.settings import ResolvedSlaPolicy, ScorecardSettings, SlaSettings
+from bot.settings import AssignmentSettings, ResolvedSlaPolicy, ScorecardSettings, SlaSettings
 from bot.sla_clock import clock_states
 from handlers.commands import charts
 from handlers.commands.errors import CommandError
@@ -37,8 +38,14 @@ from handlers.commands.parsed import (
     TicketCommand,
 )
 from handlers.commands.permissions import Actor
+from handlers.commands.returns import AFTER_SALES_ANSWERS
+from handlers.commands.ticket_view import TicketView, load_ticket_view
 from handlers.scorecards import Scorecard, find_agent, team_scorecards
-from models.tables import Agent, Alert, AuditEvent, Message, Silence, Ticket
+from models.tables import Agent, Alert, Silence, Ticket
+
+if TYPE_CHECKING:
+    from bot.after_sales.desk import AfterSalesDesk
+    from handlers.actions import TicketActions
 
 HEADLINE_METRICS = (
     "volume",
@@ -51,18 +58,24 @@ HEADLINE_METRICS = (
     "auto_reply_acceptance_rate",
     "suggestion_edit_rate",
     "csat_mean",
+    "csat_response_rate",
+    "negative_sentiment_share",
     "complaint_rate",
     "refund_return_request_rate",
     "backlog",
 )
 BREAKDOWN_METRICS = ("volume", "first_response_time_median", "sla_first_response_compliance", "csat_mean",
                      "complaint_rate")
+# Shown next to a metric asked for by name: "/metrics 7d csat by agent" gives the response rate beside the score.
+METRIC_COMPANIONS: dict[str, tuple[str, ...]] = {"csat_mean": ("csat_response_rate",)}
 SHORT_LABELS = {
     "volume": "Tickets",
     "first_response_time_median": "FRT med",
     "first_response_time_business_median": "FRT med (bh)",
     "sla_first_response_compliance": "FR SLA",
     "csat_mean": "CSAT",
+    "csat_response_rate": "CSAT resp.",
+    "negative_sentiment_share": "Negative",
     "complaint_rate": "Complaints",
 }
 # Each wall-clock duration and its business-hours twin, shown next to it where an SLA policy uses business hours.
@@ -81,6 +94,7 @@ class CommandAnswer:
     ok: bool = True
     card: Card | None = None
     details: dict[str, object] = field(default_factory=dict, compare=False)  # extra audit details
+    ticket: TicketView | None = None  # `/ticket`'s data, for pages that show it as more than text
 
 
 @dataclass
@@ -92,6 +106,11 @@ class AnswerContext:
     actor: Actor
     sla: SlaSettings = field(default_factory=SlaSettings)  # targets, calendars, pre-breach window for /sla
     scorecards: ScorecardSettings = field(default_factory=ScorecardSettings)
+    assignment: AssignmentSettings = field(default_factory=AssignmentSettings)  # /assign, /queue, /shift
+    triage_channel: str = "console"  # where a ticket's card update goes while its card is not posted yet
+    after_sales: AfterSalesDesk | None = None  # /returns and /request (handlers/commands/returns.py)
+    # handlers.actions.TicketActions for commands that act on tickets as the card buttons do (/resolve)
+    ticket_actions: Callable[[], TicketActions] | None = None
 
 
 # ---- formatting --------------------------------------------------------------------------------------------
@@ -119,6 +138,8 @@ def format_value(name: str, value: float | None) -> str:
         return f"{value:.1f}%"
     if unit == "score":
         return f"{value:.2f}"
+    if unit == "amount":
+        return f"{value:,.2f}"
     return f"{value:,.0f}"
 
 
@@ -193,7 +214,8 @@ def answer_metrics(command: MetricsCommand, ctx: AnswerContext) -> CommandAnswer
     if start >= end:
         return CommandAnswer(f"{title}\nThe window {span} has not begun yet: nothing to count.")
     if command.group_by:
-        names = tuple(dict.fromkeys(["volume", command.metric])) if command.metric else BREAKDOWN_METRICS
+        names = tuple(dict.fromkeys(["volume", command.metric, *METRIC_COMPANIONS.get(command.metric or "", ())])) \
+            if command.metric else BREAKDOWN_METRICS
     else:
         names = ("volume", command.metric) if command.metric else HEADLINE_METRICS
         names = tuple(dict.fromkeys(names))
@@ -453,50 +475,62 @@ def answer_unsilence(command: AlertsUnsilenceCommand, ctx: AnswerContext) -> Com
 
 
 def answer_ticket(command: TicketCommand, ctx: AnswerContext) -> CommandAnswer:
+    view = load_ticket_view(ctx.engine, command.ticket_id)
+    if view is None:
+        return CommandAnswer(f"There is no ticket #{command.ticket_id}.", ok=False,
+                             details={"error": "unknown ticket"})
     tz = ctx.timezone
-    with Session(ctx.engine) as session:
-        ticket = session.get(Ticket, command.ticket_id)
-        if ticket is None:
-            return CommandAnswer(f"There is no ticket #{command.ticket_id}.", ok=False,
-                                 details={"error": "unknown ticket"})
-        messages = session.scalars(select(Message).where(Message.ticket_id == ticket.id)
-                                   .order_by(Message.created_at, Message.id)).all()  # type: ignore[arg-type]
-        events = session.scalars(
-            select(AuditEvent).where(AuditEvent.subject_type == "ticket",
-                                     AuditEvent.subject_id == str(ticket.id))
-            .order_by(AuditEvent.at, AuditEvent.id)).all()  # type: ignore[arg-type]
-        owner = session.get(Agent, ticket.assignee_id).name if ticket.assignee_id else "unassigned"  # type: ignore[union-attr]
-    where = " · ".join(x for x in (ticket.channel, ticket.marketplace, ticket.region, ticket.language) if x)
+    where = " · ".join(x for x in (view.channel, view.marketplace, view.region, view.language) if x)
     lines = [
-        f"*Ticket #{ticket.id}* · {ticket.status} · {ticket.intent} ({ticket.kind}, severity {ticket.severity})",
-        f"{where} · owner: {owner} · opened {local_time(ticket.created_at, tz)}",
+        f"*Ticket #{view.id}* · {view.status} · {view.intent} ({view.kind}, severity {view.severity})",
+        f"{where} · owner: {view.owner} · opened {local_time(view.created_at, tz)}",
     ]
-    if ticket.order_id or ticket.sku:
-        lines.append(" · ".join(x for x in (f"order {ticket.order_id}" if ticket.order_id else "",
-                                            f"SKU {ticket.sku}" if ticket.sku else "") if x))
-    if ticket.first_response_at:
-        waited = (ticket.first_response_at - ticket.created_at).total_seconds()
-        lines.append(f"First response after {format_seconds(waited)}")
-    elif ticket.first_response_due:
-        lines.append(f"First response {relative_due(ticket.first_response_due, ctx.now)}")
-    if ticket.resolved_at:
-        took = (ticket.resolved_at - ticket.created_at).total_seconds()
-        lines.append(f"Resolved after {format_seconds(took)}")
-    elif ticket.resolution_due:
-        lines.append(f"Resolution {relative_due(ticket.resolution_due, ctx.now)}")
-    lines.append(f"*Messages* ({len(messages)})")
-    for message in messages[-20:]:
+    if view.order_id or view.sku:
+        lines.append(" · ".join(x for x in (f"order {view.order_id}" if view.order_id else "",
+                                            f"SKU {view.sku}" if view.sku else "") if x))
+    first_response, resolution = ticket_clocks(view, ctx.now)
+    if first_response:
+        lines.append(f"First response {first_response}")
+    if resolution:
+        lines.append(f"Resolved {resolution}" if view.resolved_at else f"Resolution {resolution}")
+    lines.append(f"*Messages* ({view.message_count})")
+    for message in view.messages:
         arrow = "→" if message.direction == "in" else "←"
-        author = message.author or message.author_kind
         text = message.text if len(message.text) <= 200 else message.text[:199] + "…"
-        lines.append(f"{local_time(message.created_at, tz)} {arrow} {message.author_kind} {author}: {text}")
-    if len(messages) > 20:
-        lines.append(f"(the last 20 of {len(messages)} messages)")
-    if events:
+        lines.append(f"{local_time(message.at, tz)} {arrow} {message.author_kind} {message.author}: {text}")
+    if view.message_count > len(view.messages):
+        lines.append(f"(the last {len(view.messages)} of {view.message_count} messages)")
+    if view.timeline:
         lines.append("*Timeline*")
-        for event in events[-20:]:
+        for event in view.timeline:
             lines.append(f"{local_time(event.at, tz)} {event.action} by {event.actor}")
-    return CommandAnswer("\n".join(lines))
+    return CommandAnswer("\n".join(lines), ticket=view)
+
+
+def ticket_clocks(view: TicketView, now: datetime) -> tuple[str | None, str | None]:
+    """How the ticket's first-response and resolution clocks stand: "after 40 min" once stopped, "due in 2 h" or
+    "breached 3 h ago" while running, None without a clock."""
+    first_response = resolution = None
+    if view.first_response_at:
+        first_response = f"after {format_seconds((view.first_response_at - view.created_at).total_seconds())}"
+    elif view.first_response_due:
+        first_response = relative_due(view.first_response_due, now)
+    if view.resolved_at:
+        resolution = f"after {format_seconds((view.resolved_at - view.created_at).total_seconds())}"
+    elif view.resolution_due:
+        resolution = relative_due(view.resolution_due, now)
+    return first_response, resolution
+
+
+def ticket_facts(view: TicketView, now: datetime, tz: tzinfo) -> list[tuple[str, str]]:
+    """The ticket's facts as (label, value) pairs, as `/ticket` tells them (the console's ticket page)."""
+    first_response, resolution = ticket_clocks(view, now)
+    facts = [("Status", view.status), ("Intent", f"{view.intent} ({view.kind})"), ("Severity", str(view.severity)),
+             ("Customer", view.customer), ("Channel", view.channel), ("Marketplace", view.marketplace),
+             ("Region", view.region), ("Language", view.language), ("Owner", view.owner),
+             ("Opened", local_time(view.created_at, tz)), ("Order", view.order_id), ("SKU", view.sku),
+             ("First response", first_response), ("Resolution" if not view.resolved_at else "Resolved", resolution)]
+    return [(label, value) for label, value in facts if value]
 
 
 # ---- /agent ------------------------------------------------------------------------------------------------
@@ -545,7 +579,8 @@ def scorecard_text(card: Scorecard, settings: ScorecardSettings, business_hours:
         "Resolution (median): " + ("–" if card.resolution_median is None else format_seconds(card.resolution_median)),
         f"SLA compliance: {pct(card.sla_compliance)}",
         f"One-touch resolution: {pct(card.one_touch)}",
-        "CSAT: " + ("–" if card.csat is None else f"{card.csat:.2f} / 5"),
+        "CSAT: " + ("–" if card.csat is None else f"{card.csat:.2f} / 5")
+        + ("" if card.csat_response_rate is None else f" ({card.csat_response_rate:.0f}% of surveys answered)"),
         f"Suggestion acceptance: {pct(card.acceptance)}",
     ]
     parts = [f"{name} {value:.0f}×{settings.weights[name]:g}" for name, value in card.components.items()]
@@ -583,4 +618,5 @@ ANSWERS: dict[type, Callable[..., CommandAnswer]] = {
     TicketCommand: answer_ticket,
     AgentCommand: answer_agent,
     HelpCommand: answer_help,
+    **AFTER_SALES_ANSWERS,
 }

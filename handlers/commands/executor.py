@@ -9,6 +9,7 @@ platform, channel, text and the result: "ok", "error" (bad command or unknown id
 
 from __future__ import annotations
 
+import functools
 import logging
 import uuid
 from collections.abc import Callable
@@ -20,13 +21,18 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
+from bot.after_sales.desk import AfterSalesDesk
 from bot.metrics import MetricError
-from bot.settings import ScorecardSettings, Settings, SlaSettings
+from bot.settings import AssignmentSettings, ScorecardSettings, Settings, SlaSettings
+from handlers.actions import TicketActions
 from handlers.commands.answers import ANSWERS, AnswerContext, CommandAnswer, answer_help
+from handlers.commands.assignment_answers import ASSIGNMENT_ANSWERS
+from handlers.commands.customers import CUSTOMER_ANSWERS
 from handlers.commands.errors import CommandError
 from handlers.commands.invocation import CommandInvocation
 from handlers.commands.parsed import HelpCommand
 from handlers.commands.permissions import Actor, PermissionDenied, authorize
+from handlers.commands.resolve_answer import RESOLVE_ANSWERS
 from models.db import utcnow
 from models.tables import AuditEvent
 
@@ -49,6 +55,10 @@ class CommandExecutor:
         scorecards: ScorecardSettings | None = None,
         capabilities: object | None = None,
         parse_options: dict[str, Any] | None = None,
+        assignment: AssignmentSettings | None = None,
+        triage_channel: str = "console",
+        after_sales: AfterSalesDesk | None = None,
+        ticket_actions: Callable[[], TicketActions] | None = None,
     ) -> None:
         self.engine = engine
         self.timezone = ZoneInfo(timezone) if isinstance(timezone, str) else timezone
@@ -58,6 +68,10 @@ class CommandExecutor:
         self.scorecards = scorecards or ScorecardSettings()
         self.capabilities = capabilities
         self.parse_options = parse_options or {}
+        self.assignment = assignment or AssignmentSettings()
+        self.triage_channel = triage_channel
+        self.after_sales = after_sales
+        self.ticket_actions = ticket_actions
 
     def execute(self, request_text: str, actor: Actor, *, platform: str, channel_id: str | None = None,
                 capabilities: object | None = None) -> CommandAnswer:
@@ -78,13 +92,15 @@ class CommandExecutor:
             return CommandAnswer(f"Sorry — {denied}", ok=False)
         context = AnswerContext(
             engine=self.engine, timezone=self.timezone, now=self.clock(), charts_dir=self.charts_dir,
-            actor=actor, sla=self.sla, scorecards=self.scorecards,
+            actor=actor, sla=self.sla, scorecards=self.scorecards, assignment=self.assignment,
+            triage_channel=self.triage_channel, after_sales=self.after_sales, ticket_actions=self.ticket_actions,
         )
         try:
             if isinstance(command, HelpCommand):
                 answer = answer_help(command, context, capabilities or self.capabilities)
             else:
-                answer = ANSWERS[type(command)](command, context)
+                answers = ANSWERS | ASSIGNMENT_ANSWERS | RESOLVE_ANSWERS | CUSTOMER_ANSWERS
+                answer = answers[type(command)](command, context)
         except (CommandError, MetricError) as error:
             answer = CommandAnswer(str(error), ok=False)
         except Exception:
@@ -124,5 +140,8 @@ def executor_from_settings(settings: Settings, engine: Engine, *, timezone: str 
     the SLA policies (so that `/sla` agrees with the SLA watch) and the scorecard settings."""
     return CommandExecutor(engine, timezone=timezone or settings.timezone,
                            charts_dir=charts_dir or Path(settings.var_dir) / "charts", sla=settings.sla,
-                           scorecards=settings.scorecards)
+                           scorecards=settings.scorecards, assignment=settings.assignment,
+                           triage_channel=settings.triage.channel,
+                           after_sales=AfterSalesDesk(engine, settings),
+                           ticket_actions=functools.cache(lambda: TicketActions.without_model(engine, settings)))
 

@@ -75,10 +75,79 @@ COMMAND_HELP: Final[dict[str, CommandHelp]] = {
         examples=("/agent", "/agent @alice 30d", "/客服 @张三 近7天"),
         manager_note="another agent's scorecard needs the manager role",
     ),
+    "assign": CommandHelp(
+        name="assign",
+        usage="/assign TICKET [@agent]",
+        summary="give a ticket to an agent, yourself when nobody is named",
+        details=("The card shows the new assignee; the ticket's history records who assigned it.",
+                 "Chinese: 分配 1042 @某人."),
+        examples=("/assign 1042 @mei", "/assign 1042", "/分配 1042 @李"),
+        manager_note="assigning someone else needs the manager role",
+    ),
+    "resolve": CommandHelp(
+        name="resolve",
+        usage="/resolve TICKET [note]",
+        summary="resolve a ticket, as its card's Resolve button does; the customer is then asked for a rating",
+        details=("The note goes on the card's history and the ticket's timeline.",
+                 "The satisfaction survey goes out [csat] delay later (KEFU_CSAT_DELAY, 1h by default), once per "
+                 "ticket. Chinese: 解决 1042 备注 / 结单 1042."),
+        examples=("/resolve 1042", "/resolve 1042 refund sent, customer happy", "/结单 1042"),
+    ),
+    "queue": CommandHelp(
+        name="queue",
+        usage="/queue [intent|language]",
+        summary="open tickets nobody has taken, most urgent first, then oldest",
+        details=("Give an intent (refund_request) or a customer language (de) to see only those.",
+                 "Chinese: 队列 de."),
+        examples=("/queue", "/queue de", "/queue refund_request", "/队列"),
+    ),
+    "shift": CommandHelp(
+        name="shift",
+        usage="/shift [start|stop] [@agent]",
+        summary="who is on shift now; start or stop your shift by hand",
+        details=("Shifts follow each agent's calendar (kefu agents set NAME --shift 'mon-fri 09:00-18:00 "
+                 "Asia/Shanghai'); start covers time outside it, stop ends yours early until the next one.",
+                 "With automatic assignment, the open tickets of an agent who goes off shift move to agents on shift.",
+                 "Chinese: 值班, 值班 上班, 值班 下班."),
+        examples=("/shift", "/shift start", "/shift stop", "/值班 下班"),
+        manager_note="starting or stopping another agent's shift needs the manager role",
+    ),
+    "returns": CommandHelp(
+        name="returns",
+        usage="/returns [pending] | /returns approve ID [ID…] | /returns approve all | /returns reject ID REASON",
+        summary="after-sales requests awaiting approval; approve them in a batch or reject one",
+        details=("Approving a return or an exchange sends the customer the return instructions in their language.",
+                 "Chinese: 售后 待审批, 售后 批准 3 4, 售后 批准 全部, 售后 拒绝 3 原因."),
+        examples=("/returns pending", "/returns approve 3 4", "/returns approve all", "/returns reject 5 used item"),
+        manager_note="every /returns command needs the manager role",
+    ),
+    "request": CommandHelp(
+        name="request",
+        usage="/request TICKET return|refund|exchange|reship [AMOUNT CURRENCY] [REASON] [note] | "
+              "/request ID received|refunded|reshipped|close [note]",
+        summary="open an after-sales request on a ticket, or record its next step",
+        details=("AMOUNT with a dot and an ISO 4217 CURRENCY: 25.00 EUR, 1500 JPY.",
+                 "REASON: damaged, wrong_item, not_received, changed_mind, defective, late, other (default: from "
+                 "the ticket's intent).",
+                 "Chinese: 申请 42 退款 25.00 EUR 损坏, 申请 3 已收货 / 已退款 / 已补发 / 关闭."),
+        examples=("/request 42 refund 25.00 EUR damaged", "/request 42 return", "/request 3 received",
+                  "/request 3 close"),
+    ),
+    "customer": CommandHelp(
+        name="customer",
+        usage='/customer ID|EMAIL [tag TAG | untag TAG | note "TEXT"]',
+        summary="a customer's profile (value tier, orders, lifetime value, tags, notes); tag them or add a note",
+        details=("ID is the customer's id on their channel (CHANNEL:ID where two channels share it) or their email.",
+                 "Tags and notes show on the customer's next triage cards.",
+                 "Chinese: 客户 ID, 客户 ID 标签 vip, 客户 ID 删除标签 vip, 客户 ID 备注 内容."),
+        examples=("/customer c-42", "/customer ana@example.com tag vip", '/customer c-42 note "prefers email"'),
+    ),
 }
 
-HELP_USAGE: Final[str] = "/kefu help [metrics|sla|alerts|ticket|agent]"
-OVERVIEW_USAGE: Final[str] = "/metrics, /sla, /alerts, /ticket ID, /agent, /kefu help"
+HELP_USAGE: Final[str] = "/kefu help [metrics|sla|alerts|ticket|agent|assign|resolve|queue|shift|returns|request|" \
+                         "customer]"
+OVERVIEW_USAGE: Final[str] = "/metrics, /sla, /alerts, /ticket ID, /agent, /assign, /resolve, /queue, /shift, " \
+                             "/returns, /request, /customer ID, /kefu help"
 
 
 def usage_line(command: str) -> str:
@@ -138,5 +207,5 @@ def help_text(
     lines.append(f"  this help, or one command in detail. Example: {example('/kefu help metrics')}")
     if not slash:
         lines.append(f"Mention the bot first ({mention}), then the command.")
-    lines.append("Chinese words work too: 指标, 告警, 工单, 客服, 帮助.")
+    lines.append("Chinese words work too: 指标, 告警, 工单, 客服, 分配, 队列, 值班, 帮助.")
     return "\n".join(lines)

@@ -120,6 +120,48 @@ class AgentCommand:
 
 
 @dataclass(frozen=True)
+class AssignCommand:
+    """`/assign TICKET @agent`: give the ticket to the agent (`agent` None: to the caller)."""
+
+    ticket_id: int
+    agent: str | None = None
+    name: ClassVar[str] = "assign"
+
+    def canonical(self) -> str:
+        return f"/assign {self.ticket_id}" + (f" @{self.agent}" if self.agent is not None else "")
+
+
+@dataclass(frozen=True)
+class QueueCommand:
+    """`/queue [intent|language]`: open unassigned tickets, most urgent and oldest first, optionally only one
+    intent (`intent`) or one customer language (`language`)."""
+
+    intent: str | None = None
+    language: str | None = None
+    name: ClassVar[str] = "queue"
+
+    def canonical(self) -> str:
+        return " ".join(["/queue", *(x for x in (self.intent, self.language) if x)])
+
+
+@dataclass(frozen=True)
+class ShiftCommand:
+    """`/shift [start|stop] [@agent]`: who is on shift now, or start / stop a shift (`agent` None: the caller's)."""
+
+    action: str = "show"  # show | start | stop
+    agent: str | None = None
+    name: ClassVar[str] = "shift"
+
+    def canonical(self) -> str:
+        words = ["/shift"]
+        if self.action != "show":
+            words.append(self.action)
+        if self.agent is not None:
+            words.append(f"@{self.agent}")
+        return " ".join(words)
+
+
+@dataclass(frozen=True)
 class HelpCommand:
     """`/kefu help [topic]`: what the bot can do here; `topic` is a canonical command name or None for all."""
 
@@ -130,6 +172,100 @@ class HelpCommand:
         return "/kefu help" + (f" {self.topic}" if self.topic else "")
 
 
+@dataclass(frozen=True)
+class ReturnsPendingCommand:
+    """`/returns [pending]`: the after-sales requests awaiting approval (handlers/commands/returns.py)."""
+
+    name: ClassVar[str] = "returns pending"
+
+    def canonical(self) -> str:
+        return "/returns pending"
+
+
+@dataclass(frozen=True)
+class ReturnsApproveCommand:
+    """`request_ids` None: every request awaiting approval."""
+
+    request_ids: tuple[int, ...] | None
+    name: ClassVar[str] = "returns approve"
+
+    def canonical(self) -> str:
+        ids = "all" if self.request_ids is None else " ".join(str(i) for i in self.request_ids)
+        return f"/returns approve {ids}"
+
+
+@dataclass(frozen=True)
+class ReturnsRejectCommand:
+    request_id: int
+    reason: str
+    name: ClassVar[str] = "returns reject"
+
+    def canonical(self) -> str:
+        return f"/returns reject {self.request_id} {self.reason}"
+
+
+@dataclass(frozen=True)
+class RequestOpenCommand:
+    ticket_id: int
+    request_type: str
+    amount: str | None = None  # as typed, checked: "25.00"
+    currency: str | None = None
+    reason: str | None = None
+    note: str | None = None
+    name: ClassVar[str] = "request"
+
+    def canonical(self) -> str:
+        words = ["/request", str(self.ticket_id), self.request_type]
+        if self.amount is not None and self.currency is not None:
+            words += [self.amount, self.currency]
+        if self.reason:
+            words.append(self.reason)
+        if self.note:
+            words.append(self.note)
+        return " ".join(words)
+
+
+@dataclass(frozen=True)
+class RequestStepCommand:
+    request_id: int
+    status: str  # item_received | refunded | reshipped | closed
+    note: str | None = None
+    name: ClassVar[str] = "request step"
+
+    def canonical(self) -> str:
+        word = {"item_received": "received", "closed": "close"}.get(self.status, self.status)
+        return f"/request {self.request_id} {word}" + (f" {self.note}" if self.note else "")
+
+
+@dataclass(frozen=True)
+class ResolveCommand:
+    """`/resolve TICKET [note]`: resolve a ticket (as the card's Resolve button does) with an optional note."""
+
+    ticket_id: int
+    note: str | None = None
+    name: ClassVar[str] = "resolve"
+
+    def canonical(self) -> str:
+        return f"/resolve {self.ticket_id}" + (f" {self.note}" if self.note else "")
+
+
+@dataclass(frozen=True)
+class CustomerCommand:
+    """`/customer WHO [tag X | untag X | note TEXT]`: a customer's profile, or a change to its tags and notes
+    (handlers/commands/customers.py); `action` None shows the profile."""
+
+    who: str
+    action: str | None = None  # tag | untag | note
+    value: str | None = None
+    name: ClassVar[str] = "customer"
+
+    def canonical(self) -> str:
+        if self.action is None:
+            return f"/customer {self.who}"
+        value = f'"{self.value}"' if self.action == "note" or " " in (self.value or "") else self.value
+        return f"/customer {self.who} {self.action} {value}"
+
+
 ParsedCommand = (
     MetricsCommand
     | SlaCommand
@@ -138,5 +274,15 @@ ParsedCommand = (
     | AlertsUnsilenceCommand
     | TicketCommand
     | AgentCommand
+    | AssignCommand
+    | ResolveCommand
+    | QueueCommand
+    | ShiftCommand
+    | ReturnsPendingCommand
+    | ReturnsApproveCommand
+    | ReturnsRejectCommand
+    | RequestOpenCommand
+    | RequestStepCommand
+    | CustomerCommand
     | HelpCommand
 )

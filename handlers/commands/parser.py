@@ -22,6 +22,8 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Final
 
+from handlers.commands.customers import CJK_WORDS as CUSTOMER_CJK_WORDS
+from handlers.commands.customers import parse_customer
 from handlers.commands.errors import CommandError
 from handlers.commands.help_texts import OVERVIEW_USAGE, usage_line
 from handlers.commands.parsed import (
@@ -29,12 +31,18 @@ from handlers.commands.parsed import (
     AlertsListCommand,
     AlertsSilenceCommand,
     AlertsUnsilenceCommand,
+    AssignCommand,
     HelpCommand,
     MetricsCommand,
     ParsedCommand,
+    QueueCommand,
+    ResolveCommand,
+    ShiftCommand,
     SlaCommand,
     TicketCommand,
 )
+from handlers.commands.returns import CJK_WORDS as RETURNS_CJK_WORDS
+from handlers.commands.returns import parse_request, parse_returns
 from handlers.commands.time_windows import (
     DATE_RANGE_SPACING_RE,
     MAX_SILENCE,
@@ -61,6 +69,7 @@ from handlers.commands.vocabulary import (
     NAMESPACE_WORDS,
     PREVIOUS_WORDS,
     SELF_WORDS,
+    SHIFT_ACTIONS,
     VS_WORDS,
     WINDOW_EXAMPLES,
     WINDOW_FILLER_WORDS,
@@ -143,6 +152,20 @@ def parse_command(
         return _parse_ticket(head, args)
     if command == "agent":
         return _parse_agent(args)
+    if command == "assign":
+        return _parse_assign(head, args)
+    if command == "resolve":
+        return _parse_resolve(head, args, source)
+    if command == "queue":
+        return _parse_queue(args)
+    if command == "shift":
+        return _parse_shift(args)
+    if command == "returns":
+        return parse_returns(head, args, source)
+    if command == "request":
+        return parse_request(head, args, source)
+    if command == "customer":
+        return parse_customer(head, args, source)
     return _parse_help(head, args)
 
 
@@ -204,7 +227,10 @@ def _cjk_vocabulary(extra: Iterable[str]) -> tuple[str, ...]:
         ALERT_SUBCOMMANDS,
         MATCHER_LABEL_ALIASES,
         HELP_WORDS,
+        SHIFT_ACTIONS,
         _TOP_WORDS,
+        RETURNS_CJK_WORDS,
+        CUSTOMER_CJK_WORDS,
         extra,
     ]
     words = {w for table in tables for w in table if _CJK_RE.search(w)}
@@ -576,6 +602,77 @@ def _parse_agent(args: Sequence[_Word]) -> AgentCommand:
     return AgentCommand(agent=agent, window=window or TimeWindow.rolling(7, "d"))
 
 
+def _mentioned_agent(word: _Word, usage: str) -> str | None:
+    """The agent an "@name" (or Slack's "<@U123>") word names; None when the word is no mention."""
+    slack = _SLACK_MENTION_RE.fullmatch(word.text)
+    if not slack and not word.text.startswith("@"):
+        return None
+    name = slack.group(1) if slack else word.text[1:].rstrip(",，:;")
+    if not name or len(name) > MAX_NAME_LENGTH:
+        raise CommandError(f'"{word.text}" does not name an agent; write @name.', usage, word=word.text)
+    return name
+
+
+def _parse_assign(head: _Word, args: Sequence[_Word]) -> AssignCommand:
+    usage = usage_line("assign")
+    if not args:
+        raise CommandError(f'"{head.text}" needs a ticket ID and an agent, e.g. "/assign 1042 @mei".', usage)
+    ticket_id = _number(args[0], "ticket ID", usage, 1042)
+    if len(args) > 2:
+        raise _unexpected(args[2], usage, after=f"{head.text} {args[0].text} {args[1].text}")
+    if len(args) == 1 or args[1].key in SELF_WORDS:
+        return AssignCommand(ticket_id=ticket_id, agent=None)
+    name = _mentioned_agent(args[1], usage)
+    if name is None:
+        if len(args[1].text) > MAX_NAME_LENGTH:
+            raise CommandError(f'"{args[1].text[:40]}…" does not name an agent; write @name.', usage)
+        name = args[1].text
+    return AssignCommand(ticket_id=ticket_id, agent=name)
+
+
+_LANGUAGE_RE: Final = re.compile(r"[a-z]{2,3}(?:-[a-z0-9]{2,8})?")
+
+
+def _parse_queue(args: Sequence[_Word]) -> QueueCommand:
+    usage = usage_line("queue")
+    if not args:
+        return QueueCommand()
+    if len(args) > 1:
+        raise _unexpected(args[1], usage, after=f"/queue {args[0].text}",
+                          note="/queue takes one intent or one language.")
+    word = args[0]
+    if len(word.text) > MAX_NAME_LENGTH or not re.fullmatch(r"[\w.\-]+", word.text):
+        raise CommandError(f'"{word.text}" is neither an intent such as refund_request nor a language such as de.',
+                           usage, word=word.text)
+    if _LANGUAGE_RE.fullmatch(word.key):
+        return QueueCommand(language=word.key)
+    return QueueCommand(intent=word.text)
+
+
+def _parse_shift(args: Sequence[_Word]) -> ShiftCommand:
+    usage = usage_line("shift")
+    seen: dict[str, str] = {}
+    action, agent = "show", None
+    for word in args:
+        name = _mentioned_agent(word, usage)
+        if name is not None:
+            _once(seen, "agent", word.text, usage, "An agent")
+            agent = name
+        elif word.key in SHIFT_ACTIONS:
+            _once(seen, "action", word.text, usage, "start or stop")
+            action = SHIFT_ACTIONS[word.key]
+        elif word.key in SELF_WORDS:
+            _once(seen, "agent", word.text, usage, "An agent")
+        else:
+            suggestion = _did_you_mean(word.key, SHIFT_ACTIONS)
+            message = _with_hint(f'Unknown word "{word.text}" in /shift.', suggestion)
+            raise CommandError(message, usage, word=word.text, suggestion=suggestion)
+    if agent is not None and action == "show":
+        raise CommandError(f'Say what to do with @{agent}\'s shift: "/shift start @{agent}" or '
+                           f'"/shift stop @{agent}".', usage)
+    return ShiftCommand(action=action, agent=agent)
+
+
 def _parse_help(head: _Word, args: Sequence[_Word]) -> HelpCommand:
     usage = usage_line("help")
     if not args:
@@ -591,3 +688,14 @@ def _parse_help(head: _Word, args: Sequence[_Word]) -> HelpCommand:
         raise CommandError(message, usage, word=args[0].text, suggestion=suggestion)
     topic = {"silence": "alerts", "unsilence": "alerts", "help": None}.get(topic, topic)
     return HelpCommand(topic)
+
+
+def _parse_resolve(head: _Word, args: Sequence[_Word], source: str) -> ResolveCommand:
+    usage = usage_line("resolve")
+    if not args:
+        raise CommandError(f'"{head.text}" needs a ticket ID, e.g. "/resolve 1042".', usage)
+    ticket_id = _number(args[0], "ticket ID", usage, 1042)
+    note = source[args[1].start:].strip().strip(_REASON_QUOTES).strip() if len(args) > 1 else ""
+    if len(note) > MAX_REASON_LENGTH:
+        raise CommandError(f"The note is {len(note)} characters long; at most {MAX_REASON_LENGTH}.", usage)
+    return ResolveCommand(ticket_id=ticket_id, note=note or None)

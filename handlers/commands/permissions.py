@@ -1,8 +1,9 @@
 """Who may run which manager command: `authorize(command, actor)` raises `PermissionDenied` or returns.
 
-Rules: everyone (role agent and up) may run every command about the team or about themselves; three things need
-the manager role (or admin): metrics broken down by agent, another agent's scorecard, and silencing or
-unsilencing alerts. The terminal (`kefu command …`) runs as `LOCAL_ADMIN`.
+Rules: everyone (role agent and up) may run every command about the team or about themselves; these need the
+manager role (or admin): metrics broken down by agent, another agent's scorecard, silencing or unsilencing alerts,
+assigning a ticket to someone else, and starting or stopping someone else's shift. The terminal
+(`kefu command …`) runs as `LOCAL_ADMIN`.
 """
 
 from __future__ import annotations
@@ -14,8 +15,13 @@ from handlers.commands.parsed import (
     AgentCommand,
     AlertsSilenceCommand,
     AlertsUnsilenceCommand,
+    AssignCommand,
     MetricsCommand,
     ParsedCommand,
+    ReturnsApproveCommand,
+    ReturnsPendingCommand,
+    ReturnsRejectCommand,
+    ShiftCommand,
 )
 
 Role = Literal["agent", "manager", "admin"]
@@ -71,6 +77,16 @@ def required_role(command: ParsedCommand, actor: Actor) -> tuple[Role, str | Non
         return "manager", "silence alerts"
     if isinstance(command, AlertsUnsilenceCommand):
         return "manager", "end a silence"
+    if isinstance(command, AssignCommand) and command.agent is not None and not actor.is_me(command.agent):
+        return "manager", f"assign tickets to {command.agent}"
+    if isinstance(command, ShiftCommand) and command.agent is not None and not actor.is_me(command.agent):
+        return "manager", f"{command.action} the shift of {command.agent}"
+    if isinstance(command, ReturnsPendingCommand):
+        return "manager", "list the after-sales requests awaiting approval"
+    if isinstance(command, ReturnsApproveCommand):
+        return "manager", "approve after-sales requests"
+    if isinstance(command, ReturnsRejectCommand):
+        return "manager", "reject after-sales requests"
     return "agent", None
 
 

@@ -36,9 +36,45 @@ COMMAND_ALIASES: Final[dict[str, str]] = {
     "scorecard": "agent",
     "客服": "agent",
     "坐席": "agent",
+    "assign": "assign",
+    "分配": "assign",
+    "指派": "assign",
+    "resolve": "resolve",
+    "解决": "resolve",
+    "结单": "resolve",
+    "queue": "queue",
+    "队列": "queue",
+    "待分配": "queue",
+    "shift": "shift",
+    "shifts": "shift",
+    "班次": "shift",
+    "值班": "shift",
+    "returns": "returns",
+    "售后": "returns",
+    "退换货": "returns",
+    "request": "request",
+    "申请": "request",
+    "售后申请": "request",
+    "customer": "customer",
+    "客户": "customer",
+    "顾客": "customer",
     "help": "help",
     "帮助": "help",
     "?": "help",
+}
+
+# "/shift start", "/shift stop" and their Chinese words ("/值班 上班").
+SHIFT_ACTIONS: Final[dict[str, str]] = {
+    "start": "start",
+    "on": "start",
+    "begin": "start",
+    "上班": "start",
+    "开始": "start",
+    "stop": "stop",
+    "off": "stop",
+    "end": "stop",
+    "下班": "stop",
+    "结束": "stop",
 }
 
 # The namespace word: "/kefu metrics 7d" is "/metrics 7d", "/kefu" alone and "/kefu help" are help.
@@ -51,7 +87,9 @@ DEFAULT_BOT_NAMES: Final[tuple[str, ...]] = ("kefu", "客服")
 HELP_WORDS: Final[frozenset[str]] = frozenset({"help", "帮助", "?", "-h", "--help"})
 
 # Help topics: the commands a user can ask about.
-HELP_TOPICS: Final[tuple[str, ...]] = ("metrics", "sla", "alerts", "ticket", "agent")
+HELP_TOPICS: Final[tuple[str, ...]] = ("metrics", "sla", "alerts", "ticket", "agent", "assign", "resolve", "queue",
+                                       "shift",
+                                       "returns", "request", "customer")
 
 # Dimensions of /metrics "by X" (and labels of silence matchers, see MATCHER_LABEL_ALIASES).
 DIMENSION_ALIASES: Final[dict[str, str]] = {
@@ -167,10 +205,21 @@ DEFAULT_METRIC_ALIASES: Final[dict[str, str]] = {
             "suggestion_edit_rate",
             "csat_mean",
             "csat_response_rate",
+            "negative_sentiment_share",
             "complaint_rate",
             "refund_return_request_rate",
+            "after_sales_requests",
+            "refund_amount",
+            "after_sales_age_mean",
+            "refund_rate",
         )
     },
+    "sentiment": "negative_sentiment_share",
+    "negative": "negative_sentiment_share",
+    "情绪": "negative_sentiment_share",
+    "负面情绪": "negative_sentiment_share",
+    "csat_rate": "csat_response_rate",
+    "回评率": "csat_response_rate",
     "tickets": "volume",
     "工单量": "volume",
     "messages": "inbound_messages",
@@ -208,6 +257,14 @@ DEFAULT_METRIC_ALIASES: Final[dict[str, str]] = {
     "投诉率": "complaint_rate",
     "refunds": "refund_return_request_rate",
     "退款率": "refund_return_request_rate",
+    "returns": "after_sales_requests",
+    "after_sales": "after_sales_requests",
+    "售后量": "after_sales_requests",
+    "refunded": "refund_amount",
+    "退款金额": "refund_amount",
+    "return_age": "after_sales_age_mean",
+    "售后时长": "after_sales_age_mean",
+    "实际退款率": "refund_rate",
 }
 
 # Window words suggested when a /metrics or /agent word is unknown (the full grammar is in time_windows).

@@ -47,10 +47,14 @@ def population_key(metric: str) -> str:
         "sla_first_response_compliance": "sla_fr_eligible",
         "sla_resolution_compliance": "sla_res_eligible",
         "one_touch_resolution_rate": "resolved",
-        "csat_response_rate": "resolved",
+        "csat_response_rate": "csat_surveys_asked",
+        "negative_sentiment_share": "sentiment_scored",
         "csat_mean": "csat_responses",
         "auto_reply_acceptance_rate": "suggestions_decided",
         "suggestion_edit_rate": "suggestions_decided",
+        "after_sales_requests": "after_sales_requests",
+        "refund_amount": "after_sales_requests",
+        "after_sales_age_mean": "after_sales_requests",
     }.get(metric, "tickets")
 
 

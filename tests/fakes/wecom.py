@@ -13,6 +13,8 @@ Endpoints (under /cgi-bin/), as protocols.md §3 describes them:
   the fake's reading of WeCom's error code list (95000 invalid open_kfid, 95001 send count limit, 95002 send time
   limit, 95007 invalid msg token), not verified against WeCom. kf endpoints need a token of the kf secret
   (`kf_secret`); an app token there, or a kf token on the app's endpoints, answers 48002 (api forbidden).
+  `POST kf/customer/batchget` names the customers who wrote (nicknames from `customer_writes`); other ids come
+  back in `invalid_external_userid`.
 Every API call checks the token: 41001 (missing), 40014 (not issued), 42001 (expired with `expire_tokens`).
 Faults are scripted per endpoint with `fail(endpoint, errcode, times)` (45009, -1, ...). Bodies are parsed as JSON
 whatever the Content-Type (wechatpy sends none). A malformed body or card answers 40058 (invalid parameter) with
@@ -94,6 +96,7 @@ class FakeWeCom(ThreadedServer):
         self._kf_windows: dict[tuple[str, str], list[float]] = {}  # (open_kfid, user) → [last message, sent]
         self._kf_msgids: set[str] = set()
         self.kf_sent: list[dict[str, Any]] = []  # every kf/send_msg delivered to a customer
+        self.kf_nicknames: dict[str, str] = {}  # external_userid → WeChat nickname (kf/customer/batchget)
         self.agent_id = agent_id
         self.robot_keys = set(robot_keys)
         self._lock = threading.RLock()
@@ -230,6 +233,8 @@ class FakeWeCom(ThreadedServer):
                 response = self._kf_sync(body)
             elif endpoint == "kf/send_msg":
                 response = self._kf_send(body)
+            elif endpoint == "kf/customer/batchget":
+                response = self._kf_customers(body)
             elif endpoint == "message/send":
                 response = self._send(body)
             elif endpoint == "message/update_template_card":
@@ -243,9 +248,13 @@ class FakeWeCom(ThreadedServer):
     # ---- 微信客服 ------------------------------------------------------------------------------------------
 
     def customer_writes(self, user: str, content: str = "", *, msgtype: str = "text", ago_seconds: float = 0,
-                        open_kfid: str | None = None) -> tuple[str, str]:
-        """A WeChat customer's message to the kf account: (its msgid, the callback Token to announce it with)."""
+                        open_kfid: str | None = None, nickname: str | None = None) -> tuple[str, str]:
+        """A WeChat customer's message to the kf account: (its msgid, the callback Token to announce it with).
+        `nickname`: the customer's WeChat nickname, as kf/customer/batchget gives it."""
         open_kfid = open_kfid or self.open_kfid
+        if nickname is not None:
+            with self._lock:
+                self.kf_nicknames[user] = nickname
         sent = time.time() - ago_seconds
         msgid = "kfmsg-" + uuid.uuid4().hex[:16]
         entry: dict[str, Any] = {"msgid": msgid, "open_kfid": open_kfid, "external_userid": user,
@@ -299,6 +308,18 @@ class FakeWeCom(ThreadedServer):
         end = start + len(page)
         return {"errcode": 0, "errmsg": "ok", "next_cursor": f"cur-{end}", "has_more": int(end < len(entries)),
                 "msg_list": page}
+
+    def _kf_customers(self, body: dict[str, Any]) -> dict[str, Any]:
+        users = body.get("external_userid_list")
+        if not isinstance(users, list) or not 1 <= len(users) <= 100 or not all(isinstance(u, str) for u in users):
+            raise BadRequest("external_userid_list: 1 to 100 ids")
+        with self._lock:
+            known = {user: self.kf_nicknames[user] for user in users if user in self.kf_nicknames}
+            writers = {e["external_userid"] for e in self._kf_log if "external_userid" in e}
+        customers = [{"external_userid": user, "nickname": known.get(user, ""), "avatar": "", "gender": 0,
+                      "unionid": ""} for user in users if user in writers]
+        return {"errcode": 0, "errmsg": "ok", "customer_list": customers,
+                "invalid_external_userid": [user for user in users if user not in writers]}
 
     def _kf_send(self, body: dict[str, Any]) -> dict[str, Any]:
         open_kfid, user = body.get("open_kfid"), body.get("touser")

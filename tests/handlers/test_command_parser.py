@@ -25,6 +25,7 @@ from handlers.commands import (
     parse_command,
     usage_line,
 )
+from handlers.commands.help_texts import OVERVIEW_USAGE
 from handlers.commands.vocabulary import DEFAULT_METRIC_ALIASES
 
 D7 = TimeWindow.rolling(7, "d")
@@ -276,7 +277,7 @@ def test_bad_input_names_the_word_suggests_and_shows_usage(
     else:
         assert f'Did you mean "{suggestion}"?' in answer
         assert error.suggestion == suggestion
-    usage = usage_line(command) if command else "/metrics, /sla, /alerts, /ticket ID, /agent, /kefu help"
+    usage = usage_line(command) if command else OVERVIEW_USAGE
     assert answer.endswith(f"\nUsage: {usage}")
     assert "Traceback" not in answer and "Error(" not in answer
 

@@ -46,7 +46,7 @@ from bot.metrics import (
     metric_names,
 )
 from models import session_scope
-from models.tables import Agent, CsatResponse, Customer, Message, Ticket
+from models.tables import Agent, CsatResponse, CsatSurvey, Customer, Message, Ticket
 
 START = datetime(2026, 3, 1, tzinfo=UTC)
 END = datetime(2026, 3, 8, tzinfo=UTC)
@@ -100,6 +100,11 @@ BOT_MESSAGES = {"T4": [at(5, 9)], "T7": [at(7, 20)], "T8": [at(1, 0)]}
 CUSTOMER_FOLLOW_UPS = {"T2": [at(3, 11)], "T10": [at(2, 12)]}
 CSAT = [("T1", 5, at(2, 11)), ("T2", 3, at(4, 11)), ("T4", 2, at(5, 10)), ("T8", 4, at(1, 7)),
         ("T10", 1, at(3, 0)), ("T3", 1, at(8, 1))]
+# CSAT surveys (ticket, asked, answered): asked for T1 T2 T3 T4 T8 before the end, T3's answered after it; T10 is
+# not in the population, T5's was asked after the end.
+SURVEYS = [("T1", at(2, 10), at(2, 11)), ("T2", at(4, 10), at(4, 11)), ("T4", at(5, 9), at(5, 10)),
+           ("T8", at(1, 6), at(1, 7)), ("T10", at(2, 23), at(3, 0)), ("T3", at(7, 0), at(8, 1)),
+           ("T5", at(8, 2), None)]
 
 
 @pytest.fixture
@@ -147,6 +152,10 @@ def db(engine: Engine) -> Iterator[Engine]:
                             author_kind="customer", text="hello?", created_at=at(6, 6)))
         for key, score, when in CSAT:
             session.add(CsatResponse(ticket_id=ids[key], score=score, created_at=when))
+        for key, asked, answered in SURVEYS:
+            session.add(CsatSurvey(ticket_id=ids[key], channel="webhook", conversation_id=key, customer_id=key,
+                                   status="answered" if answered else "asked", due_at=asked, asked_at=asked,
+                                   answered_at=answered))
     yield engine
 
 
@@ -219,7 +228,8 @@ def test_csat(db: Engine) -> None:
     # responses of population tickets given before the end: T1 5, T2 3, T4 2, T8 4 (T10 not in the
     # population, T3's given after the end) -> 14/4 = 3.5
     assert values["csat_mean"] == pytest.approx(3.5)
-    # resolved T1 T2 T3 T4 T8; with a response T1 T2 T4 T8 -> 4/5 = 80 %
+    # surveys asked before the end: T1 T2 T3 T4 T8 (T10 not in the population, T5's asked after the end);
+    # answered before the end: T1 T2 T4 T8 (T3's after the end) -> 4/5 = 80 %
     assert values["csat_response_rate"] == pytest.approx(80.0)
 
 
@@ -261,7 +271,7 @@ def test_grouping_by_region(db: Engine) -> None:
     assert (eu["one_touch_resolution_rate"], us["one_touch_resolution_rate"]) == pytest.approx((25, 100))
     # deflection: EU T4 of 4 -> 25 %, US T7 of 5 -> 20 %
     assert (eu["auto_reply_rate"], us["auto_reply_rate"]) == pytest.approx((25, 20))
-    # CSAT: EU (5+3+2)/3, US 4; response rate EU 3 of 4 resolved, US 1 of 1
+    # CSAT: EU (5+3+2)/3, US 4; response rate EU 3 of 4 surveys asked, US 1 of 1
     assert (eu["csat_mean"], us["csat_mean"]) == pytest.approx((10 / 3, 4))
     assert (eu["csat_response_rate"], us["csat_response_rate"]) == pytest.approx((75, 100))
     # complaints EU T2 T3 of 4, US T6 of 5; refund/return EU T2 of 4, US T5 T6 T8 of 5
@@ -328,7 +338,7 @@ def test_state_is_taken_at_the_end_of_the_window(db: Engine) -> None:
 def test_empty_window_gives_none_not_zero(db: Engine) -> None:
     values = compute_metrics(db, at(1, month=4), at(8, month=4)).total.values
     counts = {"volume", "inbound_messages", "backlog", "backlog_under_4h", "backlog_4h_to_24h",
-              "backlog_1d_to_3d", "backlog_over_3d"}
+              "backlog_1d_to_3d", "backlog_over_3d", "after_sales_requests"}
     assert all(values[name] is None for name in METRICS if name not in counts), values
     assert values["volume"] == 0 and values["inbound_messages"] == 0
     # still open on 8 April: T5, T6, T7, T9 (created 8 March), T10 (T11 was resolved 8 March), all over 3 days
@@ -400,7 +410,7 @@ def test_definitions_are_complete() -> None:
     assert metric_names() == list(METRICS)
     for name, definition in METRICS.items():
         assert definition.name == name
-        assert definition.unit in ("seconds", "percent", "count", "score")
+        assert definition.unit in ("seconds", "percent", "count", "score", "amount")
         assert definition.label and definition.description
 
 

@@ -113,3 +113,37 @@ async def test_an_agent_sends_a_complaint_reply_runs_a_chart_and_the_feed_surviv
     assert await page.locator("li.card").count() == 1  # one card, in its newest state
     await tab.screenshot("console-after-reload")
     assert tab.errors == []
+
+
+async def test_the_ticket_view_shows_the_facts_and_the_conversation(
+    start_kefu: Any, callback_server: CallbackServer, console_agents: None, browser: Any, tmp_path: Path
+) -> None:
+    kefu = await start_kefu(callback_server.url)
+    base = str(kefu.client.make_url("")).rstrip("/")
+    tab = await open_page(browser, tmp_path)
+    page = tab.page
+    await log_in(page, base, MANAGER, MANAGER_PASSWORD)
+    await page.wait_for_url(f"{base}/console")
+    answer = await (await kefu.post({"channel_message_id": "browser-2", "customer": {"id": "ana-7", "name": "Ana"},
+                                     "text": COMPLAINT, "order_id": "B-3003"})).json()
+    card = page.locator(f'li.card[data-ticket="{answer["ticket_id"]}"]')
+    await card.get_by_role("button", name="Send suggested reply").click()
+    await card.get_by_text(f"Suggested reply sent by {MANAGER}").wait_for()
+
+    await card.get_by_role("link", name=f"Ticket #{answer['ticket_id']}").click()
+
+    await page.wait_for_url(f"{base}/console/tickets/{answer['ticket_id']}")
+    facts = page.locator("dl.ticket-fields")
+    assert "item_not_received" in await facts.inner_text() and "B-3003" in await facts.inner_text()
+    messages = page.locator("ol.conversation > li.message")
+    assert await messages.count() == 2
+    customer, agent = messages.nth(0), messages.nth(1)
+    assert await customer.get_attribute("class") == "message in by-customer"
+    assert COMPLAINT in await customer.locator(".message-text").inner_text()
+    assert await agent.get_attribute("class") == "message out by-agent"
+    assert MANAGER in await agent.locator(".message-meta").inner_text()
+    assert "B-3003" in await agent.locator(".message-text").inner_text()
+    await tab.screenshot("console-ticket")
+    await page.get_by_role("link", name="Back to the feed").click()
+    await page.wait_for_url(f"{base}/console")
+    assert tab.errors == []

@@ -16,7 +16,7 @@ from sqlmodel import Session
 from adapters.wecom.kf import CHANNEL, WINDOW_FIELD, WeComKfChannel
 from bot.messages import Action, card_from_payload
 from bot.settings import SettingsError, load_settings
-from models.tables import ChannelCursor, Message, OutboxItem, Ticket
+from models.tables import ChannelCursor, Customer, Message, OutboxItem, Ticket
 from tests.e2e.conftest import RunningKefu, wait_until
 from tests.fakes.wecom import FakeWeCom
 from tests.fakes.wecom_driver import WeComDriver
@@ -75,6 +75,31 @@ async def test_a_spanish_faq_from_wechat_is_auto_replied_in_spanish_through_send
     assert (sent["open_kfid"], sent["msgtype"]) == (fake_wecom.open_kfid, "text")
     sync = fake_wecom.calls("kf/sync_msg")[0]
     assert (sync.body["token"], sync.body["cursor"]) == (token, "")
+
+
+async def test_the_card_and_the_ticket_name_the_wechat_customer_by_their_nickname(
+    start_kefu: StartKefu, fake_wecom: FakeWeCom,
+) -> None:
+    kefu, driver = await start(start_kefu, fake_wecom)
+    _msgid, token = fake_wecom.customer_writes("wx-jonas", "Ich habe mein Paket nie erhalten, seit drei Wochen "
+                                                           "warte ich", nickname="Jonas 🚲")
+    fake_wecom.customer_writes("wx-nameless", "Mein Paket ist kaputt angekommen")
+    _again, token = fake_wecom.customer_writes("wx-jonas", "Hallo? Noch niemand da?")
+
+    await announce(kefu, driver, fake_wecom, token)
+
+    first = kf_messages(kefu)[0]
+    cards = await wait_until(lambda: [i for i in ticket_items(kefu, first.ticket_id or 0)
+                                      if i.kind == "card" and i.status == "sent"], "the triage card")
+    for card in cards:  # the ticket's first message's card, and the second message's when it is sent already
+        fields = {f.label: f.value for f in card_from_payload(card.payload).fields}
+        assert fields["Customer"] == "Jonas 🚲"
+    with Session(kefu.engine) as session:
+        names = dict(session.execute(select(Customer.external_id, Customer.name)
+                                     .where(Customer.channel == CHANNEL)).all())  # type: ignore[arg-type]
+    assert names == {"wx-jonas": "Jonas 🚲", "wx-nameless": None}
+    [lookup] = fake_wecom.calls("kf/customer/batchget")  # one call for the page's two customers
+    assert sorted(lookup.body["external_userid_list"]) == ["wx-jonas", "wx-nameless"]
 
 
 async def test_a_complaint_becomes_a_triage_card_and_the_agents_reply_reaches_the_wechat_customer(

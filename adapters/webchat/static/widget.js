@@ -98,6 +98,8 @@
     ".status{margin:0;padding:0 12px;font-size:13px;color:#8a5300;min-height:0}" +
     "form{display:flex;gap:8px;padding:10px;border-top:1px solid #d0d7de}" +
     "textarea{flex:1;resize:none;font:inherit;padding:8px;border:1px solid #8c959f;border-radius:8px;min-height:44px}" +
+    ".rating{display:flex;gap:6px;margin-top:6px}.rating button{min-width:36px;min-height:36px;border:1px solid #0b5cad;" +
+    "border-radius:8px;background:#fff;color:#0b5cad;font:inherit;cursor:pointer}.rating button:disabled{opacity:.5}" +
     ".send{background:#0b5cad;color:#fff;border:0;border-radius:8px;padding:0 14px;font:inherit;cursor:pointer;min-height:44px}" +
     "@media (max-width:480px){.panel{position:fixed;inset:0;width:100vw;height:100%;border-radius:0}}" +
     "</style>" +
@@ -161,6 +163,30 @@
     li.querySelector(".text").textContent = text;
     log.scrollTop = log.scrollHeight;
     return li;
+  }
+  // A satisfaction survey (reply kind "csat_survey"): 1-5 buttons under the question; a press is sent like a
+  // typed "5", so kefu reads it as the answer on this conversation.
+  function rating(li) {
+    if (li.querySelector(".rating")) return;
+    var row = document.createElement("div");
+    row.className = "rating";
+    row.setAttribute("role", "group");
+    for (var score = 1; score <= 5; score++) {
+      var button = document.createElement("button");
+      button.type = "button";
+      button.textContent = String(score);
+      button.setAttribute("aria-label", score + " / 5");
+      button.addEventListener("click", function (e) {
+        row.querySelectorAll("button").forEach(function (b) { b.disabled = true; });
+        sendText(e.currentTarget.textContent);
+      });
+      row.appendChild(button);
+    }
+    li.appendChild(row);
+  }
+  function showReply(m) {
+    var li = show(m.key, m.author, m.text, "");
+    if (m.kind === "csat_survey") rating(li);
   }
   function status(text) { statusLine.textContent = text || ""; }
 
@@ -228,16 +254,19 @@
   }
   function retry(ms) { sending = false; setTimeout(function () { flush(0); }, ms); }
 
+  function sendText(text) {
+    var item = {id: newId(), text: text};
+    savePending(pending().concat([item]));  // kept until kefu has it: a reload or a drop resends the same id
+    show("in:" + item.id, "visitor", text, "pending");
+    connect();
+    flush(0);
+  }
   form.addEventListener("submit", function (e) {
     e.preventDefault();
     var text = input.value.trim();
     if (!text) return;
-    var item = {id: newId(), text: text};
-    savePending(pending().concat([item]));  // kept until kefu has it: a reload or a drop resends the same id
-    show("in:" + item.id, "visitor", text, "pending");
     input.value = "";
-    connect();
-    flush(0);
+    sendText(text);
   });
 
   // ---- receiving ---------------------------------------------------------------------------------------------
@@ -250,12 +279,11 @@
       source = new EventSource(BASE + "/widget/api/events?visitor=" + encodeURIComponent(token));
       source.addEventListener("open", function () { if (statusLine.textContent === T.offline) status(""); });
       source.addEventListener("history", function (e) {
-        JSON.parse(e.data).messages.forEach(function (m) { show(m.key, m.author, m.text, ""); });
+        JSON.parse(e.data).messages.forEach(showReply);
         pending().forEach(function (p) { if (!lines["in:" + p.id]) show("in:" + p.id, "visitor", p.text, "pending"); });
       });
       source.addEventListener("reply", function (e) {
-        var m = JSON.parse(e.data);
-        show(m.key, m.author, m.text, "");
+        showReply(JSON.parse(e.data));
       });
       source.addEventListener("error", function () {
         status(T.offline);

@@ -1,0 +1,146 @@
+"""The `/customer` command: a customer's profile, and the tags and notes agents keep on it.
+
+    /customer ID|EMAIL                     the profile: value tier, orders, lifetime value, tags, latest notes
+    /customer ID tag vip | untag vip       add or remove a tag
+    /customer ID note "prefers email"      add a note (shown on the customer's next cards)
+
+ID is the customer's id on their channel (`c-42`, or `webhook:c-42` where two channels share an id) or their
+email. Chinese: 客户 ID, 客户 ID 标签 vip, 客户 ID 删除标签 vip, 客户 ID 备注 …. Any agent may run it; every
+change is an AuditEvent (bot/customer_profiles.py). The parser (handlers/commands/parser.py) hands the words after
+the command here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Final, Protocol
+
+from sqlmodel import Session
+
+from bot.customer_profiles import (
+    TIER_LABELS,
+    add_note,
+    add_tag,
+    find_customers,
+    money,
+    recent_notes,
+    remove_tag,
+)
+from handlers.commands.errors import CommandError
+from handlers.commands.help_texts import usage_line
+from handlers.commands.parsed import CustomerCommand
+
+if TYPE_CHECKING:
+    from handlers.commands.answers import AnswerContext, CommandAnswer
+
+CUSTOMER_ACTIONS: Final[dict[str, str]] = {
+    "tag": "tag", "标签": "tag", "加标签": "tag",
+    "untag": "untag", "删除标签": "untag", "去掉标签": "untag",
+    "note": "note", "备注": "note",
+}
+CJK_WORDS: Final[tuple[str, ...]] = tuple(word for word in CUSTOMER_ACTIONS if not word.isascii())
+MAX_WHO: Final[int] = 255
+_QUOTES: Final[str] = "\"'“”‘’「」『』"
+
+
+class Word(Protocol):
+    """A word as the parser splits it: the text typed, its casefolded key and where it starts in the source."""
+
+    @property
+    def text(self) -> str: ...
+
+    @property
+    def key(self) -> str: ...
+
+    @property
+    def start(self) -> int: ...
+
+
+def parse_customer(head: Word, args: Sequence[Word], source: str) -> CustomerCommand:
+    usage = usage_line("customer")
+    command = "/" + head.text.lstrip("/")
+    if not args:
+        raise CommandError(f'"{command}" needs a customer id or email, e.g. "/customer c-42".', usage)
+    who = args[0].text.strip(_QUOTES)
+    if not who or len(who) > MAX_WHO:
+        raise CommandError(f'"{args[0].text[:40]}" is not a customer id or email.', usage, word=args[0].text)
+    if len(args) == 1:
+        return CustomerCommand(who=who)
+    action = CUSTOMER_ACTIONS.get(args[1].key)
+    if action is None:
+        raise CommandError(f'Unknown word "{args[1].text}" after "{command} {args[0].text}": write tag, untag or '
+                           f'note.', usage, word=args[1].text)
+    if len(args) < 3:
+        example = '"prefers email"' if action == "note" else "vip"
+        raise CommandError(f'"{args[1].text}" needs a value, e.g. "{command} {who} {args[1].text} {example}".',
+                           usage)
+    value = source[args[2].start:].strip().strip(_QUOTES).strip()
+    if action != "note" and len(args) > 3 and not args[2].text.startswith(tuple(_QUOTES)):
+        raise CommandError(f'A tag is one word (or quoted): "{args[2].text}" then "{args[3].text}"?', usage,
+                           word=args[3].text)
+    return CustomerCommand(who=who, action=action, value=value)
+
+
+def answer_customer(command: CustomerCommand, ctx: AnswerContext) -> CommandAnswer:
+    from handlers.commands.answers import CommandAnswer, local_time
+
+    actor = f"agent:{ctx.actor.name}" if ctx.actor.name else "local-admin"
+    with Session(ctx.engine) as session, session.begin():
+        customers = find_customers(session, command.who)
+        if not customers:
+            return CommandAnswer(f"No customer {command.who!r}: give their id on the channel or their email.",
+                                 ok=False, details={"error": "unknown customer"})
+        if len(customers) > 1 and command.action is not None:
+            names = ", ".join(f"{c.channel}:{c.external_id}" for c in customers[:5])
+            return CommandAnswer(f"{len(customers)} customers match {command.who!r} ({names}): write CHANNEL:ID.",
+                                 ok=False, details={"error": "ambiguous customer"})
+        done = ""
+        if command.action is not None:
+            customer = customers[0]
+            assert command.value is not None
+            try:
+                if command.action == "tag":
+                    changed = add_tag(session, customer, command.value, actor)
+                    done = f"Tagged {command.value.lower()}." if changed else f"Already tagged {command.value.lower()}."
+                elif command.action == "untag":
+                    changed = remove_tag(session, customer, command.value, actor)
+                    done = f"Removed the tag {command.value.lower()}." if changed else \
+                        f"The customer has no tag {command.value.lower()}."
+                else:
+                    add_note(session, customer, command.value, actor)
+                    done = "Note added."
+            except ValueError as exc:
+                raise CommandError(f"{exc}.", usage_line("customer")) from None
+        blocks = []
+        for customer in customers[:5]:
+            assert customer.id is not None
+            who = customer.name or customer.external_id
+            lines = [f"*{who}* · {customer.channel}:{customer.external_id}"
+                     + (f" · {customer.email}" if customer.email else "")]
+            place = " · ".join(x for x in (customer.language, customer.country) if x)
+            if place:
+                lines.append(place)
+            tier = TIER_LABELS.get(customer.tier or "", "not known yet (no order source has seen this customer)")
+            lines.append(f"Value tier: {tier}")
+            history = []
+            if customer.orders_count is not None:
+                history.append(f"{customer.orders_count} orders")
+            if (spent := money(customer)) is not None:
+                history.append(f"{spent} lifetime value")
+            if customer.last_order_at is not None:
+                history.append(f"last order {local_time(customer.last_order_at, ctx.timezone)}")
+            if history:
+                lines.append(" · ".join(history))
+            lines.append("Tags: " + (", ".join(customer.tags) if customer.tags else "none"))
+            notes = recent_notes(session, customer.id, limit=5)
+            if notes:
+                lines.append("Notes:")
+                lines += [f"  {local_time(note.created_at, ctx.timezone)} {note.author}: {note.text}" for note in notes]
+            blocks.append("\n".join(lines))
+        text = "\n\n".join(blocks)
+        if len(customers) > 5:
+            text += f"\n\n(the first 5 of {len(customers)} customers)"
+    return CommandAnswer(f"{done}\n{text}" if done else text)
+
+
+CUSTOMER_ANSWERS: Final = {CustomerCommand: answer_customer}

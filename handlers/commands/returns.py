@@ -1,0 +1,264 @@
+"""The after-sales commands: `/returns` (managers: pending list, batch approval, rejection) and `/request` (open a
+request on a ticket, move one along). Typed commands, their grammar (English and Chinese words) and answers.
+
+    /returns [pending]                      requests awaiting approval, oldest first       (managers)
+    /returns approve ID [ID…] | all         approve them; returns and exchanges get the return instructions
+    /returns reject ID REASON               reject one, saying why                          (managers)
+    /request TICKET TYPE [AMOUNT CURRENCY] [REASON] [note…]   open a request: /request 42 refund 25.00 EUR damaged
+    /request ID received|refunded|reshipped|close [note…]     the next step of request ID
+
+The parser (handlers/commands/parser.py) hands the words after the command here; the executor runs the answers
+with the context's `AfterSalesDesk` (bot/after_sales), which checks the flow and the manager role again.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Final, Protocol
+
+from bot.after_sales.money import MoneyError, parse_amount
+from handlers.commands.errors import CommandError
+from handlers.commands.parsed import (
+    RequestOpenCommand,
+    RequestStepCommand,
+    ReturnsApproveCommand,
+    ReturnsPendingCommand,
+    ReturnsRejectCommand,
+)
+
+if TYPE_CHECKING:
+    from bot.after_sales.desk import Who
+    from handlers.commands.answers import AnswerContext, CommandAnswer
+
+RETURNS_USAGE: Final[str] = "/returns [pending] | /returns approve ID [ID…] | /returns approve all | " \
+                            "/returns reject ID REASON"
+REQUEST_USAGE: Final[str] = "/request TICKET return|refund|exchange|reship [AMOUNT CURRENCY] [REASON] [note] | " \
+                            "/request ID received|refunded|reshipped|close [note]"
+MAX_NOTE: Final[int] = 1000
+MAX_IDS: Final[int] = 100
+
+RETURNS_WORDS: Final[dict[str, str]] = {
+    "pending": "pending", "list": "pending", "ls": "pending", "待审批": "pending", "待处理": "pending",
+    "approve": "approve", "ok": "approve", "批准": "approve", "通过": "approve", "同意": "approve",
+    "reject": "reject", "deny": "reject", "拒绝": "reject", "驳回": "reject",
+}
+ALL_WORDS: Final[frozenset[str]] = frozenset({"all", "全部", "所有"})
+TYPE_WORDS: Final[dict[str, str]] = {
+    "return": "return", "退货": "return", "refund": "refund", "退款": "refund", "exchange": "exchange",
+    "换货": "exchange", "reship": "reship", "resend": "reship", "补发": "reship", "重发": "reship",
+}
+STEP_WORDS: Final[dict[str, str]] = {
+    "received": "item_received", "item_received": "item_received", "收到": "item_received",
+    "已收货": "item_received", "refunded": "refunded", "已退款": "refunded", "reshipped": "reshipped",
+    "已补发": "reshipped", "已重发": "reshipped", "close": "closed", "closed": "closed", "关闭": "closed",
+    "结束": "closed",
+}
+REASON_WORDS: Final[dict[str, str]] = {
+    "damaged": "damaged", "损坏": "damaged", "破损": "damaged", "wrong_item": "wrong_item", "wrong": "wrong_item",
+    "发错": "wrong_item", "错发": "wrong_item", "not_received": "not_received", "未收到": "not_received",
+    "没收到": "not_received", "changed_mind": "changed_mind", "不想要": "changed_mind", "改变主意": "changed_mind",
+    "defective": "defective", "质量问题": "defective", "故障": "defective", "late": "late", "延误": "late",
+    "other": "other", "其他": "other",
+}
+# Every Chinese word above, for the parser's splitting of unspaced Chinese ("售后待审批").
+CJK_WORDS: Final[tuple[str, ...]] = tuple(
+    word for table in (RETURNS_WORDS, ALL_WORDS, TYPE_WORDS, STEP_WORDS, REASON_WORDS) for word in table
+    if not word.isascii())
+_ID_RE: Final = re.compile(r"#?([0-9]{1,18})")
+_AMOUNT_RE: Final = re.compile(r"[0-9]+(?:\.[0-9]+)?")
+
+
+class Word(Protocol):
+    """A word as the parser splits it: the text typed, its casefolded key and where it starts in the source."""
+
+    @property
+    def text(self) -> str: ...
+
+    @property
+    def key(self) -> str: ...
+
+    @property
+    def start(self) -> int: ...
+
+
+AfterSalesCommand = (ReturnsPendingCommand | ReturnsApproveCommand | ReturnsRejectCommand | RequestOpenCommand
+                     | RequestStepCommand)
+MANAGER_COMMANDS: Final[dict[type, str]] = {
+    ReturnsPendingCommand: "list the after-sales requests awaiting approval",
+    ReturnsApproveCommand: "approve after-sales requests",
+    ReturnsRejectCommand: "reject after-sales requests",
+}
+
+
+# ---- grammar ------------------------------------------------------------------------------------------------
+
+
+def _hint(word: Word, vocabulary: Mapping[str, str] | frozenset[str]) -> str:
+    close = difflib.get_close_matches(word.key, sorted(vocabulary), n=1, cutoff=0.6)
+    return f' Did you mean "{close[0]}"?' if close else ""
+
+
+def _id(word: Word, what: str, usage: str) -> int:
+    match = _ID_RE.fullmatch(word.text)
+    if not match or int(match.group(1)) == 0:
+        raise CommandError(f'The {what} is a number such as 42, not "{word.text}".', usage, word=word.text)
+    return int(match.group(1))
+
+
+def _rest(source: str, words: Sequence[Word], index: int) -> str | None:
+    if index >= len(words):
+        return None
+    text = source[words[index].start:].strip().strip("\"'“”「」").strip()
+    if len(text) > MAX_NOTE:
+        raise CommandError(f"The note is {len(text)} characters long; at most {MAX_NOTE}.", "")
+    return text or None
+
+
+def parse_returns(head: Word, args: Sequence[Word], source: str) -> AfterSalesCommand:
+    """`/returns …` (the words after the command)."""
+    if not args:
+        return ReturnsPendingCommand()
+    sub = RETURNS_WORDS.get(args[0].key)
+    if sub is None:
+        raise CommandError(f'Unknown word "{args[0].text}" after "{head.text}".{_hint(args[0], RETURNS_WORDS)}',
+                           RETURNS_USAGE, word=args[0].text)
+    rest = args[1:]
+    if sub == "pending":
+        if rest:
+            raise CommandError(f'Unexpected "{rest[0].text}" after "{head.text} {args[0].text}".', RETURNS_USAGE,
+                               word=rest[0].text)
+        return ReturnsPendingCommand()
+    if sub == "approve":
+        if not rest:
+            raise CommandError(f'"{args[0].text}" needs request IDs or "all", e.g. "/returns approve 3 4".',
+                               RETURNS_USAGE)
+        if rest[0].key in ALL_WORDS:
+            if len(rest) > 1:
+                raise CommandError(f'Unexpected "{rest[1].text}" after "all".', RETURNS_USAGE, word=rest[1].text)
+            return ReturnsApproveCommand(None)
+        ids = tuple(dict.fromkeys(_id(word, "request ID", RETURNS_USAGE) for word in rest))
+        if len(ids) > MAX_IDS:
+            raise CommandError(f"{len(ids)} request IDs; approve at most {MAX_IDS} at once (or all).", RETURNS_USAGE)
+        return ReturnsApproveCommand(ids)
+    if not rest:
+        raise CommandError(f'"{args[0].text}" needs a request ID and the reason, e.g. "/returns reject 3 used '
+                           'item".', RETURNS_USAGE)
+    request_id = _id(rest[0], "request ID", RETURNS_USAGE)
+    reason = _rest(source, rest, 1)
+    if reason is None:
+        raise CommandError(f"Say why request #{request_id} is rejected, e.g. \"/returns reject {request_id} "
+                           "outside the return window\".", RETURNS_USAGE)
+    return ReturnsRejectCommand(request_id, reason)
+
+
+def parse_request(head: Word, args: Sequence[Word], source: str) -> AfterSalesCommand:
+    """`/request TICKET TYPE …` or `/request ID STEP …` (the words after the command)."""
+    if len(args) < 2:
+        raise CommandError(f'"{head.text}" needs a ticket and a type ("/request 42 refund 25.00 EUR") or a request '
+                           'and its next step ("/request 3 received").', REQUEST_USAGE)
+    number = _id(args[0], "ticket or request ID", REQUEST_USAGE)
+    second = args[1]
+    if second.key in STEP_WORDS:
+        return RequestStepCommand(number, STEP_WORDS[second.key], _rest(source, args, 2))
+    if second.key not in TYPE_WORDS:
+        hint = _hint(second, {**TYPE_WORDS, **STEP_WORDS})
+        raise CommandError(f'"{second.text}" is neither a request type (return, refund, exchange, reship) nor a '
+                           f'step (received, refunded, reshipped, close).{hint}', REQUEST_USAGE, word=second.text)
+    amount = currency = reason = None
+    i = 2
+    if i < len(args) and _AMOUNT_RE.fullmatch(args[i].text):
+        if i + 1 >= len(args):
+            raise CommandError(f'The amount "{args[i].text}" needs its currency, e.g. "{args[i].text} EUR".',
+                               REQUEST_USAGE, word=args[i].text)
+        try:
+            money = parse_amount(args[i].text, args[i + 1].text)
+        except MoneyError as exc:
+            raise CommandError(f"{exc}.", REQUEST_USAGE, word=args[i + 1].text) from None
+        amount, currency = f"{money.amount}", money.currency
+        i += 2
+    if i < len(args):
+        if args[i].key in REASON_WORDS:
+            reason = REASON_WORDS[args[i].key]
+            i += 1
+        elif i + 1 >= len(args):
+            hint = _hint(args[i], REASON_WORDS)
+            raise CommandError(f'"{args[i].text}" is not a reason: damaged, wrong_item, not_received, changed_mind, '
+                               f'defective, late or other.{hint}', REQUEST_USAGE, word=args[i].text)
+    return RequestOpenCommand(number, TYPE_WORDS[second.key], amount, currency, reason, _rest(source, args, i))
+
+
+# ---- answers ------------------------------------------------------------------------------------------------
+
+
+def _who(ctx: AnswerContext) -> Who:
+    from bot.after_sales.desk import Who
+
+    name = ctx.actor.name or "local-admin"
+    return Who(name, name, ctx.actor.has_role("manager"))
+
+
+def _run(ctx: AnswerContext, action: str, call: object) -> CommandAnswer:
+    from bot.after_sales.desk import AfterSalesError
+    from handlers.commands.answers import CommandAnswer
+
+    if ctx.after_sales is None:
+        return CommandAnswer("After-sales requests are not available in this kefu (no desk was set up).", ok=False)
+    try:
+        outcome = call(ctx.after_sales)  # type: ignore[operator]
+    except AfterSalesError as exc:
+        return CommandAnswer(str(exc), ok=False, details={"after_sales": action})
+    return CommandAnswer(outcome.message, card=outcome.card,
+                         details={"after_sales": action, "requests": list(outcome.request_ids)})
+
+
+def answer_returns_pending(_command: ReturnsPendingCommand, ctx: AnswerContext) -> CommandAnswer:
+    from bot.after_sales.desk import money_of
+    from handlers.commands.answers import CommandAnswer, format_seconds, table
+
+    if ctx.after_sales is None:
+        return CommandAnswer("After-sales requests are not available in this kefu (no desk was set up).", ok=False)
+    rows, total = ctx.after_sales.pending()
+    if not rows:
+        return CommandAnswer("No after-sales request is waiting for approval.")
+    lines = [[f"#{r.id}", f"#{r.ticket_id}", r.type, str(money_of(r) or "–"),
+              r.reason, r.sku or "–", r.marketplace or "–", r.country or "–",
+              format_seconds((ctx.now - r.created_at).total_seconds())] for r in rows]
+    head = f"*{total} after-sales request{'s' if total != 1 else ''} awaiting approval*, oldest first:"
+    text = "\n".join([head, table(("ID", "Ticket", "Type", "Amount", "Reason", "SKU", "Market", "Country", "Age"),
+                                  lines)])
+    if total > len(rows):
+        text += f"\nand {total - len(rows)} more."
+    text += "\nApprove: /returns approve ID [ID…] or /returns approve all · reject: /returns reject ID REASON"
+    return CommandAnswer(text, details={"pending": total})
+
+
+def answer_returns_approve(command: ReturnsApproveCommand, ctx: AnswerContext) -> CommandAnswer:
+    return _run(ctx, "approve", lambda desk: desk.approve_many(command.request_ids, _who(ctx), now=ctx.now))
+
+
+def answer_returns_reject(command: ReturnsRejectCommand, ctx: AnswerContext) -> CommandAnswer:
+    return _run(ctx, "reject", lambda desk: desk.advance(command.request_id, "rejected", _who(ctx),
+                                                         note=command.reason, now=ctx.now))
+
+
+def answer_request_open(command: RequestOpenCommand, ctx: AnswerContext) -> CommandAnswer:
+    money = parse_amount(command.amount, command.currency) if command.amount and command.currency else None
+    return _run(ctx, "open", lambda desk: desk.open_request(
+        command.ticket_id, command.request_type, _who(ctx), amount=money, reason=command.reason,
+        note=command.note, now=ctx.now))
+
+
+def answer_request_step(command: RequestStepCommand, ctx: AnswerContext) -> CommandAnswer:
+    return _run(ctx, command.status, lambda desk: desk.advance(command.request_id, command.status, _who(ctx),
+                                                               note=command.note, now=ctx.now))
+
+
+AFTER_SALES_ANSWERS: Final = {
+    ReturnsPendingCommand: answer_returns_pending,
+    ReturnsApproveCommand: answer_returns_approve,
+    ReturnsRejectCommand: answer_returns_reject,
+    RequestOpenCommand: answer_request_open,
+    RequestStepCommand: answer_request_step,
+}
