@@ -13,7 +13,7 @@ the command here.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Final, Protocol
+from typing import TYPE_CHECKING, Final
 
 from sqlmodel import Session
 
@@ -28,7 +28,7 @@ from bot.customer_profiles import (
 )
 from handlers.commands.errors import CommandError
 from handlers.commands.help_texts import usage_line
-from handlers.commands.parsed import CustomerCommand
+from handlers.commands.parsed import CustomerCommand, Word
 
 if TYPE_CHECKING:
     from handlers.commands.answers import AnswerContext, CommandAnswer
@@ -41,19 +41,6 @@ CUSTOMER_ACTIONS: Final[dict[str, str]] = {
 CJK_WORDS: Final[tuple[str, ...]] = tuple(word for word in CUSTOMER_ACTIONS if not word.isascii())
 MAX_WHO: Final[int] = 255
 _QUOTES: Final[str] = "\"'“”‘’「」『』"
-
-
-class Word(Protocol):
-    """A word as the parser splits it: the text typed, its casefolded key and where it starts in the source."""
-
-    @property
-    def text(self) -> str: ...
-
-    @property
-    def key(self) -> str: ...
-
-    @property
-    def start(self) -> int: ...
 
 
 def parse_customer(head: Word, args: Sequence[Word], source: str) -> CustomerCommand:

@@ -9,9 +9,22 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import ClassVar
+from typing import ClassVar, Protocol
 
 from handlers.commands.time_windows import TimeWindow, format_duration
+
+
+class Word(Protocol):
+    """A word as the parser splits it: the text typed, its casefolded key and where it starts in the source."""
+
+    @property
+    def text(self) -> str: ...
+
+    @property
+    def key(self) -> str: ...
+
+    @property
+    def start(self) -> int: ...
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Final, Protocol
+from typing import TYPE_CHECKING, Final
 
 from bot.after_sales.money import MoneyError, parse_amount
 from handlers.commands.errors import CommandError
@@ -26,6 +26,7 @@ from handlers.commands.parsed import (
     ReturnsApproveCommand,
     ReturnsPendingCommand,
     ReturnsRejectCommand,
+    Word,
 )
 
 if TYPE_CHECKING:
@@ -68,19 +69,6 @@ CJK_WORDS: Final[tuple[str, ...]] = tuple(
     if not word.isascii())
 _ID_RE: Final = re.compile(r"#?([0-9]{1,18})")
 _AMOUNT_RE: Final = re.compile(r"[0-9]+(?:\.[0-9]+)?")
-
-
-class Word(Protocol):
-    """A word as the parser splits it: the text typed, its casefolded key and where it starts in the source."""
-
-    @property
-    def text(self) -> str: ...
-
-    @property
-    def key(self) -> str: ...
-
-    @property
-    def start(self) -> int: ...
 
 
 AfterSalesCommand = (ReturnsPendingCommand | ReturnsApproveCommand | ReturnsRejectCommand | RequestOpenCommand
