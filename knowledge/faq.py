@@ -124,7 +124,14 @@ CSV_COLUMNS = ("id", "intent", "kind", "language", "text")
 
 
 def parse_csv(text: str, source: str = "<csv>") -> list[FaqEntry]:
-    reader = csv.DictReader(io.StringIO(text))
+    try:
+        return _parse_csv(text, source)
+    except csv.Error as exc:  # a field over the csv module's size limit, a NUL in a quoted field, ...
+        raise FaqError(f"{source}: not readable as CSV: {exc}") from None
+
+
+def _parse_csv(text: str, source: str) -> list[FaqEntry]:
+    reader = csv.DictReader(io.StringIO(text, newline=""))  # newline="": a lone CR is a line end, not an error
     if reader.fieldnames is None or [c.strip() for c in reader.fieldnames] != list(CSV_COLUMNS):
         raise FaqError(f"{source}: expected the header {','.join(CSV_COLUMNS)}")
     collected: dict[str, _Collected] = {}
