@@ -1,13 +1,15 @@
 """Two `kefu serve` processes on one PostgreSQL database behave as one bot: every message is stored once even when
-both replicas receive it, every reply and card goes out once, and an SLA breach is posted once although both
-replicas' watches see it."""
+both replicas receive it, every reply and card goes out once, and an SLA breach and a metric alert are posted once
+although both replicas' scheduled jobs see them."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 from collections import Counter
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -16,12 +18,24 @@ from sqlalchemy import func, select
 from sqlmodel import Session
 
 from models.db import create_db_engine, is_sqlite, utcnow
-from models.tables import Customer, Message, OutboxItem, SlaNotice, Ticket
+from models.tables import Alert, Customer, Message, OutboxItem, SlaNotice, Ticket
 from tests.e2e.conftest import API_TOKEN, ServeProcess, wait_until
 from tests.fakes.callback_server import CallbackServer
 from tests.fakes.slack import FakeSlack
 
 pytestmark = pytest.mark.slow
+
+# A rule that fires as soon as the burst is in: both replicas evaluate it every second.
+VOLUME_RULE = """
+[[alerts.rules]]
+name = "burst_volume"
+metric = "volume"
+window = "24h"
+min_count = 0
+warning = "> 5"
+critical = "> 10"
+for = "0m"
+"""
 
 # Questions the shipped templates answer at once, and complaints that need a person (a card each).
 QUESTIONS = [
@@ -68,10 +82,12 @@ async def _post(session: aiohttp.ClientSession, replica: ServeProcess, body: dic
 
 
 async def test_two_replicas_store_and_send_everything_exactly_once(
-    serve_env: dict[str, str], serve_process: Any, migrated_url: str,
+    serve_env: dict[str, str], serve_process: Any, migrated_url: str, tmp_path: Path,
 ) -> None:
     if is_sqlite(migrated_url):
         pytest.skip("replicas share a PostgreSQL database; SQLite serves one process")
+    config = tmp_path / "kefu.toml"
+    config.write_text(VOLUME_RULE, encoding="utf-8")
     overdue = _seed_overdue_tickets(migrated_url, 3)
     with FakeSlack() as slack:
         async with CallbackServer(secret=serve_env["KEFU_API_SECRET"]) as callback:
@@ -79,7 +95,8 @@ async def test_two_replicas_store_and_send_everything_exactly_once(
                 **serve_env, "KEFU_WEBHOOK_CALLBACK_URL": callback.url,
                 "KEFU_SLACK_BOT_TOKEN": slack.bot_token, "KEFU_SLACK_SIGNING_SECRET": slack.signing_secret,
                 "KEFU_SLACK_API_URL": slack.api_url, "KEFU_SLACK_CHANNEL": "C0TRIAGE",
-                "KEFU_SLA__WATCH_INTERVAL_SECONDS": "1",
+                "KEFU_SLA__WATCH_INTERVAL_SECONDS": "1", "KEFU_ALERTS__EVALUATION_INTERVAL_SECONDS": "1",
+                "KEFU_CONFIG": str(config),
             }
             replicas = [serve_process(env), serve_process(env)]
             await asyncio.gather(*(replica.wait_ready() for replica in replicas))
@@ -123,6 +140,13 @@ async def test_two_replicas_store_and_send_everything_exactly_once(
                     return notices >= len(overdue)
 
                 await wait_until(breaches_posted, "the SLA watch to notice the overdue tickets")
+
+                def alert_fired() -> bool:
+                    with Session(engine) as session:
+                        return session.scalar(select(func.count()).select_from(Alert).where(
+                            Alert.rule == "burst_volume", Alert.notified_at.is_not(None))) == 1  # type: ignore[union-attr]
+
+                await wait_until(alert_fired, "the volume alert to fire")
                 await wait_until(lambda: all(
                     item.status == "sent" for item in _outbox(engine)), "the outbox to drain")
                 await asyncio.sleep(3)  # both watches and both outbox loops get several more turns
@@ -134,6 +158,11 @@ async def test_two_replicas_store_and_send_everything_exactly_once(
                 assert len(slack_posts()) == len([i for i in slack_items if i.kind != "card_update"])
                 for ticket_id in overdue:
                     assert posted[ticket_id] >= 1, f"no SLA card for overdue ticket {ticket_id}"
+                with Session(engine) as session:
+                    alert_rows = session.scalars(select(Alert).where(Alert.rule == "burst_volume")).all()
+                assert len(alert_rows) == 1, [(a.level, a.state) for a in alert_rows]  # one alert, not one per replica
+                alert_posts = [body for body in slack_posts() if "burst_volume" in json.dumps(body, ensure_ascii=False)]
+                assert len(alert_posts) == 1, alert_posts
                 # One reply per reply item, each once.
                 keys = Counter((body.get("ticket_id"), body.get("text")) for body in callback.received)
                 assert len(callback.received) == replies
