@@ -128,6 +128,7 @@ class Action:
     actor_id: str
     values: dict[str, str] = field(default_factory=dict)
     actor_name: str | None = None  # the presser's display name on the platform: a new agent is named after it
+    language: str = "en"  # of kefu's words in the result ("zh" from DingTalk and WeCom by default)
 
 
 @dataclass(frozen=True)
@@ -140,6 +141,7 @@ class AlertAction:
     actor_platform: str
     actor_id: str
     actor_name: str | None = None
+    language: str = "en"  # of kefu's words in the result ("zh" from DingTalk and WeCom by default)
 
 
 @dataclass(frozen=True)
@@ -150,3 +152,4 @@ class CommandRequest:
     platform: str
     actor_id: str
     channel_id: str | None = None
+    language: str = "en"  # of kefu's own words in the answer: "en", or "zh" (DingTalk and WeCom by default)

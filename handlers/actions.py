@@ -5,7 +5,8 @@ escalate, resolve, wrong intent (with live learning).
 becomes a new agent), does what the button says to the ticket, writes one `AuditEvent`, and queues the ticket's
 card, rebuilt from its last posted version, as an outbox `card_update` with a new History line and the buttons
 that still make sense. Every outcome is an `ActionResult`: bad input or a ticket in the wrong state is a result
-with `ok=False` and a precise message, never an exception for the adapter.
+with `ok=False` and a precise message, never an exception for the adapter. Messages are written in the action's
+`language` ("en" unless DingTalk or WeCom ask for "zh"; handlers.phrases); card History lines stay in English.
 
 Each action holds the ticket's row lock (an UPDATE first, so SQLite takes its write lock too) for its whole
 transaction, so two agents pressing buttons on one ticket at once, on one replica or two, take turns. Replies go
@@ -36,6 +37,7 @@ from bot.messages import Action, Card, CardButton, CardField, card_from_payload,
 from bot.outbox import enqueue
 from bot.pipeline import TRIAGE_BUTTONS, Pipeline, TicketNotFound
 from bot.sla_clock import stamp_resolution
+from handlers.phrases import Phrase, say, text_in
 from models.db import MAX_ROW_ID, is_row_id, lock_row, session_scope, utcnow
 from models.tables import Agent, AuditEvent, Feedback, IntentExample, Message, OutboxItem, Suggestion, Ticket
 
@@ -74,7 +76,15 @@ class ActionResult:
 
 
 class ActionError(Exception):
-    """The action cannot be performed; str() is the answer for the person who pressed the button."""
+    """The action cannot be performed; str() is the answer for the person who pressed the button (in English),
+    `text(language)` the same answer in their language where kefu has the words."""
+
+    def __init__(self, message: str | Phrase) -> None:
+        super().__init__(str(message))
+        self.phrase = message if isinstance(message, Phrase) else None
+
+    def text(self, language: str | None = "en") -> str:
+        return text_in(self.phrase or str(self), language)
 
 
 class LearningClassifier(Protocol):
@@ -90,7 +100,7 @@ class LearningClassifier(Protocol):
 class _Done:
     """The outcome of an action inside its transaction: the answer, the History line, the audit details."""
 
-    message: str
+    message: Phrase
     history: str
     details: dict[str, Any]
     field_updates: tuple[CardField, ...] = ()
@@ -136,13 +146,14 @@ class TicketActions:
         except ActionError as exc:
             log.info("action %s on ticket %s refused: %s", getattr(action, "name", "?"),
                      getattr(action, "ticket_id", "?"), exc)
-            return ActionResult(False, str(exc))
+            return ActionResult(False, exc.text(getattr(action, "language", "en")))
         except Exception:
             log.exception("action %r on ticket %r failed", getattr(action, "name", "?"),
                           getattr(action, "ticket_id", "?"))
-            return ActionResult(False, f"kefu could not {getattr(action, 'name', 'perform the action')} on ticket "
-                                       f"#{getattr(action, 'ticket_id', '?')} because of an internal error; it is "
-                                       "in kefu's log. Try again, or ask an administrator.")
+            name = getattr(action, "name", "perform the action")
+            internal = say("action.internal", action=say(f"action.name.{name}") if name in ACTION_NAMES else name,
+                           ticket=getattr(action, "ticket_id", "?"))
+            return ActionResult(False, internal.text(getattr(action, "language", "en")))
 
     # ---- send and edit (the reply goes through the pipeline) ---------------------------------------------
 
@@ -179,20 +190,20 @@ class TicketActions:
             outcome = session.get(Suggestion, suggestion.id) if suggestion else None
             if action.name == "send":
                 line = f"Suggested reply sent by {agent.name} at {_clock(now)}"
-                answer = f"Sent the suggested reply to the customer of ticket #{ticket.id}."
+                answer = say("action.sent", ticket=ticket.id)
             elif outcome is not None and outcome.outcome == "accepted":
                 line = f"Suggested reply sent unchanged by {agent.name} at {_clock(now)}"
-                answer = f"Sent your reply (the suggestion, unchanged) on ticket #{ticket.id}."
+                answer = say("action.sent_unchanged", ticket=ticket.id)
             else:
                 line = f"Reply written by {agent.name} sent at {_clock(now)}"
-                answer = f"Sent your reply to the customer of ticket #{ticket.id}."
+                answer = say("action.sent_own", ticket=ticket.id)
             audit = session.get(AuditEvent, claim_id)
             assert audit is not None
             audit.details = {**audit.details, "message_id": message.id,
                              "outcome": outcome.outcome if outcome else None}
             session.add(audit)
             card = self._update_card(session, ticket, audit, agent, line, ())
-        return ActionResult(True, answer, card)
+        return ActionResult(True, answer.text(action.language), card)
 
     def _suggestion_for_reply(self, session: Session, ticket: Ticket, name: str,
                               values: dict[str, str]) -> Suggestion | None:
@@ -223,12 +234,11 @@ class TicketActions:
         for claim in claims:
             who = claim.actor
             if suggestion is not None and claim.details.get("suggestion_id") == suggestion.id:
-                raise ActionError(f"the suggested reply of ticket #{ticket.id} was already sent "
-                                  f"({_claim_author(session, who)} at {_clock(claim.at)}): nothing was sent twice")
+                raise ActionError(say("action.already_sent", ticket=ticket.id, who=say(
+                    "action.sent_by", author=_claim_author(session, who), time=_clock(claim.at))))
             if (name == "edit" and who == actor_key(agent) and claim.details.get("text") == text
                     and (since is None or claim.at >= since)):
-                raise ActionError(f"this reply was already sent on ticket #{ticket.id} at {_clock(claim.at)}: "
-                                  "nothing was sent twice")
+                raise ActionError(say("action.reply_repeat", ticket=ticket.id, time=_clock(claim.at)))
 
     # ---- the other actions (one transaction each) --------------------------------------------------------
 
@@ -238,8 +248,7 @@ class TicketActions:
         with session_scope(self.engine) as session:
             ticket = _lock_ticket(session, action.ticket_id)
             if ticket.status == "resolved" and action.name == "resolve":
-                when = f" at {_clock(ticket.resolved_at)}" if ticket.resolved_at else ""
-                return ActionResult(True, f"Ticket #{ticket.id} was already resolved{when}: nothing to do.",
+                return ActionResult(True, _already_resolved(ticket).text(action.language),
                                     self._current_card(session, ticket))
             _refuse_if_resolved(session, ticket, action.name)
             agent = self._actor(session, action)
@@ -253,24 +262,23 @@ class TicketActions:
             else:
                 done, learn = self._wrong_intent(session, ticket, agent, values, now)
             if not done.changed:
-                return ActionResult(True, done.message, self._current_card(session, ticket))
+                return ActionResult(True, done.message.text(action.language), self._current_card(session, ticket))
             ticket.updated_at = now
             session.add(ticket)
             audit = _audit(session, agent, f"ticket.{action.name}", ticket, done.details, now)
             card = self._update_card(session, ticket, audit, agent, done.history, done.field_updates)
-        message = done.message
+        message = done.message.text(action.language)
         if learn is not None:
-            message += self._learn(*learn)
+            message += self._learn(*learn).text(action.language)
         return ActionResult(True, message, card)
 
     def _assign(self, session: Session, ticket: Ticket, actor: Agent, values: dict[str, str],
                 now: datetime) -> _Done:
         target = actor if "agent" not in values else _agent_named(session, values["agent"])
         if target.id != actor.id and actor.role not in MANAGER_ROLES:
-            raise ActionError(f"only a manager can assign ticket #{ticket.id} to someone else "
-                              f"({target.name}); use Assign to me, or ask a manager")
+            raise ActionError(say("action.manager_assigns", ticket=ticket.id, agent=target.name))
         if ticket.assignee_id == target.id:
-            return _Done(f"Ticket #{ticket.id} is already assigned to {target.name}.", "", {}, changed=False)
+            return _Done(say("action.already_assigned", ticket=ticket.id, agent=target.name), "", {}, changed=False)
         previous = session.get(Agent, ticket.assignee_id) if ticket.assignee_id is not None else None
         ticket.assignee_id = target.id
         ticket.assigned_at = now
@@ -278,7 +286,7 @@ class TicketActions:
             ticket.status = "open"
         by = "" if target.id == actor.id else f" by {actor.name}"
         return _Done(
-            f"Ticket #{ticket.id} is assigned to {target.name}.",
+            say("action.assigned", ticket=ticket.id, agent=target.name),
             f"Assigned to {target.name}{by} at {_clock(now)}",
             {"assignee": target.name, "previous": previous.name if previous else None},
             (CardField("Assignee", target.name),),
@@ -292,8 +300,7 @@ class TicketActions:
         ticket.status = "open"
         because = f": {reason}" if reason else ""
         return _Done(
-            f"Ticket #{ticket.id} escalated to severity {ticket.severity}; first response due "
-            f"{_iso(ticket.first_response_due)}.",
+            say("action.escalated", ticket=ticket.id, severity=ticket.severity, due=_iso(ticket.first_response_due)),
             f"Escalated to severity {ticket.severity} by {actor.name} at {_clock(now)}{because}",
             {"from_severity": old, "to_severity": ticket.severity, "reason": reason or None},
             (CardField("Escalated", f"by {actor.name} at {_clock(now)}{because}"),),
@@ -310,31 +317,32 @@ class TicketActions:
         surveyed = schedule_survey(session, self.settings, ticket, now, key)
         note = (note or "").strip() or None
         by = f"by {actor.name}" if isinstance(actor, Agent) else (why or f"by {actor}")
-        answer = f"Ticket #{ticket.id} resolved."
+        survey: Phrase | str = ""
         if surveyed:
-            delay = self.settings.csat.delay
-            answer += (" The customer is asked for a rating now." if self.settings.csat.delay_seconds == 0
-                       else f" The customer will be asked for a rating in {delay}.")
-        return _Done(answer, f"Resolved {by} at {_clock(now)}" + (f": {note}" if note else ""),
+            survey = say("action.survey_now") if self.settings.csat.delay_seconds == 0 \
+                else say("action.survey_later", delay=self.settings.csat.delay)
+        return _Done(say("action.resolved", ticket=ticket.id, survey=survey),
+                     f"Resolved {by} at {_clock(now)}" + (f": {note}" if note else ""),
                      {"suggestions_rejected": rejected, "note": note, "csat_survey": surveyed},
                      (CardField("Resolution note", note),) if note else ())
 
     def resolve_as_system(self, ticket_id: int, actor: str, why: str, *, note: str | None = None,
-                          still_due: Callable[[Session, Ticket], bool] | None = None) -> ActionResult:
+                          still_due: Callable[[Session, Ticket], bool] | None = None,
+                          language: str = "en") -> ActionResult:
         """Resolve a ticket for someone who is not an agent (the quiet-period job "system", the terminal "cli"):
         the same resolution, audit event and card update as the Resolve button. `still_due`, checked under the
-        ticket's lock, may refuse at the last moment (the customer wrote meanwhile): ok=False, nothing changed."""
+        ticket's lock, may refuse at the last moment (the customer wrote meanwhile): ok=False, nothing changed.
+        The result's message is in `language`."""
         now = self.clock()
         with session_scope(self.engine) as session:
             ticket = lock_row(session, Ticket, ticket_id)
             if ticket is None:
-                return ActionResult(False, f"There is no ticket #{ticket_id}.")
+                return ActionResult(False, say("action.no_ticket", ticket=ticket_id).text(language))
             if ticket.status == "resolved":
-                when = f" at {_clock(ticket.resolved_at)}" if ticket.resolved_at else ""
-                return ActionResult(True, f"Ticket #{ticket.id} was already resolved{when}: nothing to do.",
+                return ActionResult(True, _already_resolved(ticket).text(language),
                                     self._current_card(session, ticket), changed=False)
             if still_due is not None and not still_due(session, ticket):
-                return ActionResult(False, f"Ticket #{ticket.id} is no longer due to be resolved.", changed=False)
+                return ActionResult(False, say("action.not_due", ticket=ticket.id).text(language), changed=False)
             done = self._resolve(session, ticket, actor, now, note, why)
             ticket.updated_at = now
             session.add(ticket)
@@ -346,7 +354,7 @@ class TicketActions:
                                      default_channel=self.settings.triage.channel)
         if self.pipeline.on_enqueued is not None:
             self.pipeline.on_enqueued()
-        return ActionResult(True, done.message, card)
+        return ActionResult(True, done.message.text(language), card)
 
     def _wrong_intent(self, session: Session, ticket: Ticket, actor: Agent, values: dict[str, str],
                       now: datetime) -> tuple[_Done, tuple[str, str] | None]:
@@ -355,7 +363,7 @@ class TicketActions:
             raise ActionError("this kefu's classifier cannot learn corrections (it has no live catalogue)")
         wanted = values["intent"].strip()
         if wanted not in catalogue:
-            raise ActionError(_unknown_intent(wanted, catalogue.names()))
+            raise ActionError(_unknown_intent(wanted, list(catalogue.names())))
         intent = catalogue[wanted]
         message = session.scalars(
             select(Message).where(Message.ticket_id == ticket.id, Message.direction == "in",
@@ -369,10 +377,10 @@ class TicketActions:
             select(Feedback).where(Feedback.message_id == message.id, Feedback.corrected_intent == wanted)
         ).first()
         if already is not None:
-            return _Done(f"Ticket #{ticket.id} was already corrected to {wanted}: nothing to do.", "", {},
+            return _Done(say("action.already_corrected", ticket=ticket.id, intent=wanted), "", {},
                          changed=False), None
         if predicted == wanted and ticket.intent == wanted:
-            return _Done(f"Ticket #{ticket.id} is already {wanted}: nothing to correct.", "", {},
+            return _Done(say("action.already_intent", ticket=ticket.id, intent=wanted), "", {},
                          changed=False), None
         feedback = Feedback(message_id=message.id, agent_id=actor.id, predicted_intent=predicted,
                             corrected_intent=wanted, created_at=now)
@@ -389,9 +397,10 @@ class TicketActions:
             self._tighten_due_times(ticket, now)
         rejected = self._reject_pending(session, ticket, actor)
         confidence = f" ({message.confidence:.2f})" if message.confidence is not None else ""
-        severity_note = (f"; severity {old[1]} → {ticket.severity}" if ticket.severity != old[1] else "")
+        severity_note = say("action.severity_changed", old=old[1], new=ticket.severity) \
+            if ticket.severity != old[1] else ""
         done = _Done(
-            f"Ticket #{ticket.id} is now {wanted} (was {old[0]}){severity_note}.",
+            say("action.intent_corrected", ticket=ticket.id, intent=wanted, old=old[0], severity=severity_note),
             f"Intent corrected from {predicted} to {wanted} by {actor.name} at {_clock(now)}",
             {"message_id": message.id, "predicted": predicted, "corrected": wanted, "feedback_id": feedback.id,
              "learnt": learnable, "suggestions_rejected": rejected},
@@ -416,15 +425,14 @@ class TicketActions:
         except IntegrityError:  # the same example was learnt from another ticket a moment ago
             log.info("example of %s already learnt meanwhile", intent)
 
-    def _learn(self, intent: str, text: str) -> str:
+    def _learn(self, intent: str, text: str) -> Phrase:
         """Teach the live classifier (after the commit: the database row is what survives a restart)."""
         try:
             self.classifier.add_examples(intent, [text])
         except Exception as exc:  # the correction is stored; the live model just did not take it
             log.warning("live learning of %s failed: %s", intent, exc)
-            return (f" The correction is saved, but the live classifier did not learn it ({exc}); "
-                    "it will after a restart.")
-        return " kefu learnt it: the same message is now classified as " + intent + "."
+            return say("action.not_learnt", error=exc)
+        return say("action.learnt", intent=intent)
 
     # ---- helpers -----------------------------------------------------------------------------------------
 
@@ -527,7 +535,7 @@ def _check_action(action: Action) -> dict[str, str]:
         raise ActionError(f"unknown action {action.name!r}: expected one of {', '.join(ACTION_NAMES)}")
     if not is_row_id(action.ticket_id):
         if isinstance(action.ticket_id, int) and action.ticket_id > MAX_ROW_ID:  # bigger than any id: a forged button
-            raise ActionError(f"ticket #{action.ticket_id} does not exist")
+            raise ActionError(say("action.missing", ticket=action.ticket_id))
         raise ActionError(f"ticket_id must be a positive whole number, got {action.ticket_id!r}")
     check_actor(action.actor_platform, action.actor_id)
     if not isinstance(action.values, dict):
@@ -573,15 +581,22 @@ def _lock_ticket(session: Session, ticket_id: int) -> Ticket:
     """The ticket, row-locked for the transaction (an UPDATE first: on SQLite it takes the write lock at once)."""
     ticket: Ticket | None = lock_row(session, Ticket, ticket_id)
     if ticket is None:
-        raise ActionError(f"ticket #{ticket_id} does not exist")
+        raise ActionError(say("action.missing", ticket=ticket_id))
     return ticket
+
+
+def _resolved_when(ticket: Ticket) -> Phrase | str:
+    return say("action.at", time=_clock(ticket.resolved_at)) if ticket.resolved_at else ""
+
+
+def _already_resolved(ticket: Ticket) -> Phrase:
+    return say("action.already_resolved", ticket=ticket.id, when=_resolved_when(ticket))
 
 
 def _refuse_if_resolved(session: Session, ticket: Ticket, name: str) -> None:
     if ticket.status == "resolved":
-        when = f" at {_clock(ticket.resolved_at)}" if ticket.resolved_at else ""
-        raise ActionError(f"ticket #{ticket.id} was resolved{when}: {name} is no longer possible "
-                          "(a new customer message opens a new ticket)")
+        action = say(f"action.name.{name}") if name in ACTION_NAMES else name
+        raise ActionError(say("action.closed", ticket=ticket.id, when=_resolved_when(ticket), action=action))
 
 
 def _pending_suggestions(session: Session, ticket: Ticket) -> list[Suggestion]:
@@ -592,7 +607,7 @@ def _pending_suggestions(session: Session, ticket: Ticket) -> list[Suggestion]:
     ))
 
 
-def _nothing_to_send(session: Session, ticket: Ticket, suggestion: Suggestion | None = None) -> str:
+def _nothing_to_send(session: Session, ticket: Ticket, suggestion: Suggestion | None = None) -> Phrase:
     """Why Send has nothing to send: the suggestion was used or dismissed already, or there never was one."""
     if suggestion is None:
         suggestion = session.scalars(
@@ -600,15 +615,16 @@ def _nothing_to_send(session: Session, ticket: Ticket, suggestion: Suggestion | 
             .order_by(Suggestion.id.desc())  # type: ignore[union-attr]
         ).first()
     if suggestion is None or suggestion.outcome == "pending":
-        return f"ticket #{ticket.id} has no suggested reply to send: write one with Edit"
+        return say("action.no_suggestion", ticket=ticket.id)
     claim = next((event for event in session.scalars(
         select(AuditEvent).where(AuditEvent.subject_type == "ticket", AuditEvent.subject_id == str(ticket.id),
                                  AuditEvent.action.in_(("ticket.send", "ticket.edit")))  # type: ignore[attr-defined]
     ) if event.details.get("suggestion_id") == suggestion.id), None)
     if suggestion.outcome == "rejected":
-        return f"the suggested reply of ticket #{ticket.id} was dismissed: nothing was sent; write one with Edit"
-    who = f" ({_claim_author(session, claim.actor)} at {_clock(claim.at)})" if claim is not None else ""
-    return f"the suggested reply of ticket #{ticket.id} was already sent{who}: nothing was sent twice"
+        return say("action.dismissed", ticket=ticket.id)
+    who = say("action.sent_by", author=_claim_author(session, claim.actor), time=_clock(claim.at)) \
+        if claim is not None else ""
+    return say("action.already_sent", ticket=ticket.id, who=who)
 
 
 def _agent_named(session: Session, name: str) -> Agent:
@@ -620,16 +636,17 @@ def _agent_named(session: Session, name: str) -> Agent:
     if found is None:
         names = [a.name for a in agents]
         close = difflib.get_close_matches(wanted, names, n=3, cutoff=0.5)
-        hint = f"did you mean {', '.join(close)}?" if close else f"agents: {', '.join(names[:20]) or 'none yet'}"
-        raise ActionError(f"no active agent named {wanted!r}; {hint}")
+        hint = say("action.agents_close", names=", ".join(close)) if close else \
+            say("action.agents_all", names=", ".join(names[:20]) or say("action.no_agents"))
+        raise ActionError(say("action.no_agent", name=wanted, hint=hint))
     return found
 
 
-def _unknown_intent(wanted: str, names: list[str]) -> str:
+def _unknown_intent(wanted: str, names: list[str]) -> Phrase:
     close = difflib.get_close_matches(wanted, names, n=3, cutoff=0.5)
     if close:
-        return f"unknown intent {wanted!r}: did you mean {', '.join(close)}?"
-    return f"unknown intent {wanted!r}: the intents are {', '.join(sorted(names))}"
+        return say("action.unknown_intent_close", intent=wanted, names=", ".join(close))
+    return say("action.unknown_intent", intent=wanted, names=", ".join(sorted(names)))
 
 
 def check_actor(actor_platform: object, actor_id: object) -> None:
@@ -661,7 +678,7 @@ def acting_agent(session: Session, platform: str, user: str, now: datetime, *, d
         name = display_name.strip()[:128] if display_name and display_name.strip() else generated
         agent = _new_agent(session, platform, user, generated if name.casefold() in taken else name, role, now)
     if not agent.active:
-        raise ActionError(f"{agent.name} is deactivated in kefu; ask a manager to reactivate the account")
+        raise ActionError(say("action.deactivated", agent=agent.name))
     if role == "manager" and agent.role == "agent":  # settings name this user a manager: the table follows
         agent.role = "manager"
         session.add(agent)
@@ -692,11 +709,12 @@ def actor_key(agent: Agent) -> str:
 
 
 def _claim_author(session: Session, actor: str) -> str:
+    """The name of an audit event's actor: the agent's name, else the actor as recorded."""
     if actor.startswith("agent:") and actor[6:].isdigit():
         agent = session.get(Agent, int(actor[6:]))
         if agent is not None:
-            return f"by {agent.name}"
-    return f"by {actor}"
+            return agent.name
+    return actor
 
 
 def _audit(session: Session, agent: Agent, name: str, ticket: Ticket, details: dict[str, Any],

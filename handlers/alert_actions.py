@@ -60,6 +60,7 @@ from handlers.actions import ActionError, ActionResult, acting_agent, actor_key,
 from handlers.commands.parsed import AlertsSilenceCommand
 from handlers.commands.permissions import ROLES, Actor, PermissionDenied, authorize
 from handlers.commands.time_windows import format_duration
+from handlers.phrases import Phrase, say
 from models.db import MAX_ROW_ID, is_row_id, lock_row, session_scope, utcnow
 from models.tables import Agent, Alert, AuditEvent, Message, OutboxItem, Ticket
 
@@ -113,6 +114,7 @@ class AlertActions:
 
     def perform_sync(self, action: AlertAction) -> ActionResult:
         name, alert_id = getattr(action, "name", "?"), getattr(action, "alert_id", "?")
+        language = getattr(action, "language", "en")
         try:
             _check_action(action)
             with session_scope(self.engine) as session:
@@ -121,60 +123,58 @@ class AlertActions:
                                      display_name=action.actor_name,
                                      managers=self.settings.platform_managers(action.actor_platform))
                 if action.name == "alert_acknowledge":
-                    return self._acknowledge(session, alert, agent)
+                    return self._acknowledge(session, alert, agent, language)
                 if action.name == "alert_silence_2h":
-                    return self._silence(session, alert, agent)
+                    return self._silence(session, alert, agent, language)
                 return self._show_tickets(session, alert)
         except ActionError as exc:
             log.info("alert action %s on alert %s refused: %s", name, alert_id, exc)
-            return ActionResult(False, str(exc))
+            return ActionResult(False, exc.text(language))
         except Exception:
             log.exception("alert action %r on alert %r failed", name, alert_id)
-            return ActionResult(False, f"kefu could not perform {name} on alert #{alert_id} because of an internal "
-                                       "error; it is in kefu's log. Try again, or ask an administrator.")
+            return ActionResult(False, say("alert.internal", action=name, alert=alert_id).text(language))
 
     # ---- acknowledge -------------------------------------------------------------------------------------
 
-    def _acknowledge(self, session: Session, alert: Alert, agent: Agent) -> ActionResult:
+    def _acknowledge(self, session: Session, alert: Alert, agent: Agent, language: str) -> ActionResult:
         _refuse_if_resolved(alert, "acknowledge", self._time)
         if alert.acknowledged_at is not None:
-            return ActionResult(True, f"Alert #{alert.id} ({_name(alert)}) was already acknowledged by "
-                                      f"{alert.acknowledged_by} at {self._time(alert.acknowledged_at)}.",
-                                self._current_card(session, alert))
+            already = say("alert.already_acknowledged", alert=alert.id, name=_name(alert), who=alert.acknowledged_by,
+                          time=self._time(alert.acknowledged_at))
+            return ActionResult(True, already.text(language), self._current_card(session, alert))
         now = self.clock()
         alert.acknowledged_by, alert.acknowledged_at = agent.name, now
         session.add(alert)
         audit = _audit(session, agent, "alert.acknowledge", alert, {"level": alert.level}, now)
         card = self._edit_card(session, alert, audit, now)
-        again = "if it turns critical and when it resolves" if alert.level == "warning" else "when it resolves"
-        return ActionResult(True, f"You acknowledged alert #{alert.id} ({_name(alert)}): it stops repeating and "
-                                  f"notifies again {again}.", card)
+        again = say("alert.again_warning") if alert.level == "warning" else say("alert.again")
+        done = say("alert.acknowledged", alert=alert.id, name=_name(alert), again=again)
+        return ActionResult(True, done.text(language), card)
 
     # ---- silence 2h --------------------------------------------------------------------------------------
 
-    def _silence(self, session: Session, alert: Alert, agent: Agent) -> ActionResult:
+    def _silence(self, session: Session, alert: Alert, agent: Agent, language: str) -> ActionResult:
         _refuse_if_resolved(alert, "silence", self._time)
         labels = {key: str(value) for key, value in dict(alert.details.get("labels", {})).items()}
         command = AlertsSilenceCommand(rule=alert.rule, matchers=labels, duration=SILENCE_FOR, reason=SILENCE_COMMENT)
         try:
             authorize(command, Actor(name=agent.name, role=agent.role if agent.role in ROLES else "agent"))
         except PermissionDenied as exc:
-            raise ActionError(f"{exc} A manager can silence it, or you can acknowledge it.") from None
+            raise ActionError(say("alert.silence_denied", reason=exc.phrase or str(exc))) from None
         now = self.clock()
         existing = matching_silence(session, alert, now)
         if existing is not None:
-            return ActionResult(True, f"Alert #{alert.id} ({_name(alert)}) is already silenced until "
-                                      f"{self._time(existing.ends_at)} by {existing.created_by} "
-                                      f"(silence {existing.id}): no new silence was made.",
-                                self._current_card(session, alert))
+            already = say("alert.already_silenced", alert=alert.id, name=_name(alert),
+                          until=self._time(existing.ends_at), who=existing.created_by, silence=existing.id)
+            return ActionResult(True, already.text(language), self._current_card(session, alert))
         matchers = {"rule": alert.rule, **labels}
         silence = add_silence(session, matchers, now, now + SILENCE_FOR, agent.name, SILENCE_COMMENT)
         audit = _audit(session, agent, "alert.silence", alert,
                        {"silence_id": silence.id, "matchers": matchers, "ends_at": silence.ends_at.isoformat()}, now)
         card = self._edit_card(session, alert, audit, now)
         text = " ".join(f"{key}={value}" for key, value in matchers.items())
-        return ActionResult(True, f"Silenced {text} until {self._time(silence.ends_at)} (silence {silence.id}); "
-                                  f"end it early with /alerts unsilence {silence.id}.", card)
+        done = say("alert.silenced", matchers=text, until=self._time(silence.ends_at), silence=silence.id)
+        return ActionResult(True, done.text(language), card)
 
     # ---- show tickets ------------------------------------------------------------------------------------
 
@@ -319,7 +319,7 @@ def _check_action(action: AlertAction) -> None:
     alert_id = action.alert_id
     if not is_row_id(alert_id):
         if isinstance(alert_id, int) and alert_id > MAX_ROW_ID:  # bigger than any id: a forged or mangled button
-            raise ActionError(f"alert #{alert_id} does not exist")
+            raise ActionError(say("alert.missing", alert=alert_id))
         raise ActionError(f"alert_id must be a positive whole number, got {alert_id!r}")
     check_actor(action.actor_platform, action.actor_id)
 
@@ -328,14 +328,16 @@ def _lock_alert(session: Session, alert_id: int) -> Alert:
     """The alert, row-locked for the transaction (an UPDATE first: on SQLite it takes the write lock at once)."""
     alert: Alert | None = lock_row(session, Alert, alert_id)
     if alert is None:
-        raise ActionError(f"alert #{alert_id} does not exist (it may be from another kefu installation)")
+        raise ActionError(say("alert.missing_here", alert=alert_id))
     return alert
 
 
 def _refuse_if_resolved(alert: Alert, what: str, time_text: Callable[[datetime], str]) -> None:
     if alert.state == "resolved":
-        when = f" at {time_text(alert.resolved_at)}" if alert.resolved_at is not None else ""
-        raise ActionError(f"alert #{alert.id} ({_name(alert)}) is resolved{when}: there is nothing to {what}")
+        when: Phrase | str = say("action.at", time=time_text(alert.resolved_at)) if alert.resolved_at is not None \
+            else ""
+        raise ActionError(say("alert.resolved", alert=alert.id, name=_name(alert), when=when,
+                              what=say(f"alert.what.{what}")))
 
 
 def _name(alert: Alert) -> str:

@@ -2,9 +2,10 @@
 
 A text action ("/发送 42", "/send 42", what a card's button sends) becomes `core.handle_action` (or
 `handle_alert_action` for an alert's "/确认告警 7"); anything else is a command ("/指标 7天", "@kefu metrics 7d",
-"metrics 7d") for `core.handle_command`. The answer goes back through the message's sessionWebhook as markdown
-headed in the platform's language, a chart as a link to kefu's own server (DingTalk's media upload cannot be
-pointed anywhere but DingTalk). A redelivered message (the same msgId) is dropped.
+"metrics 7d") for `core.handle_command`, both asked in the adapter's language so that the core answers in it. The
+answer goes back through the message's sessionWebhook as markdown headed in that language, a chart as a link to
+kefu's own server (DingTalk's media upload cannot be pointed anywhere but DingTalk). A redelivered message (the same
+msgId) is dropped.
 """
 
 from __future__ import annotations
@@ -100,7 +101,7 @@ class DingTalkListeners:
     async def _act(self, typed: TextAction, user: str, nick: str | None) -> str:
         if typed.name in ALERT_ACTION_WORDS:
             result = await self.core.handle_alert_action(AlertAction(typed.name, typed.subject_id, CHANNEL, user,
-                                                                     nick))
+                                                                     nick, language=self.language))
             return self._result(result)
         values: dict[str, str] = {}
         if typed.name == "edit":
@@ -115,7 +116,8 @@ class DingTalkListeners:
             values = {"intent": typed.rest.split()[0]}
         elif typed.name == "escalate" and typed.rest:
             values = {"reason": typed.rest}
-        result = await self.core.handle_action(Action(typed.name, typed.subject_id, CHANNEL, user, values, nick))
+        result = await self.core.handle_action(Action(typed.name, typed.subject_id, CHANNEL, user, values, nick,
+                                                      language=self.language))
         return self._result(result)
 
     def _result(self, result: ActionResult) -> str:
@@ -124,7 +126,8 @@ class DingTalkListeners:
     async def _answer(self, words: str, user: str, nick: str | None, conversation: str | None) -> str:
         line = words if words.startswith("/") else f"/kefu {words}"
         actor = await self.core.desk.actor_for(CHANNEL, user, nick)
-        request = CommandRequest(text=line, platform=CHANNEL, actor_id=user, channel_id=conversation)
+        request = CommandRequest(text=line, platform=CHANNEL, actor_id=user, channel_id=conversation,
+                                 language=self.language)
         try:
             answer = await self.core.handle_command(request, actor, self.capabilities)
         except Exception:

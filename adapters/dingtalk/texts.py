@@ -1,6 +1,6 @@
 """kefu's own words on DingTalk, Chinese first (`[dingtalk] language = "en"` switches to English): button labels,
-card headings, the text actions agents type, and the adapter's refusals. The core's command answers and action
-results are English today and are passed through as they are.
+card headings, the text actions agents type, and the adapter's refusals. The core writes its command answers and
+action results in the same language (handlers.phrases); data in them (intents, metric names) stays as it is.
 
 The text actions are the DingTalk form of a card's buttons: "/发送 42" (or "/send 42") does what Send does on
 ticket #42. Each action has its English and Chinese words; both work whatever the language setting.

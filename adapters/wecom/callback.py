@@ -202,8 +202,8 @@ class WeComCallback:
             return
         try:
             actor = await self.core.desk.actor_for(CHANNEL, user, user)
-            answer = await self.core.handle_command(CommandRequest(text=content, platform=CHANNEL, actor_id=user),
-                                                    actor, self.capabilities)
+            request = CommandRequest(text=content, platform=CHANNEL, actor_id=user, language=self.language)
+            answer = await self.core.handle_command(request, actor, self.capabilities)
         except Exception:
             log.exception("command %r failed", content)
             await self.tell(user, text(self.language, "internal_error"))
@@ -231,13 +231,15 @@ class WeComCallback:
             return
         name, suggestion = pressed
         if "alert" in ids:
-            result = await self.core.handle_alert_action(AlertAction(name, ids["alert"], CHANNEL, user, user))
+            result = await self.core.handle_alert_action(AlertAction(name, ids["alert"], CHANNEL, user, user,
+                                                                     language=self.language))
         elif name.startswith("alert_"):
             await self.tell(user, text(self.language, "unknown_button"))
             return
         else:
             values = {"suggestion_id": str(suggestion)} if suggestion is not None else {}
-            result = await self.core.handle_action(Action(name, ids["ticket"], CHANNEL, user, values, user))
+            result = await self.core.handle_action(Action(name, ids["ticket"], CHANNEL, user, values, user,
+                                                          language=self.language))
         await self.tell(user, result.message)
 
     # ---- answers -------------------------------------------------------------------------------------------

@@ -1,5 +1,6 @@
 """kefu's own words on WeCom, Chinese first: card labels, button texts, refusals and notes (`language = "en"`
-switches to English). The core's command answers and action results are passed through as they are."""
+switches to English). The core writes its command answers and action results in the same language
+(handlers.phrases)."""
 
 from __future__ import annotations
 

@@ -1,8 +1,10 @@
 """Manager commands, whatever platform they come from: parsing to typed commands, time windows, permissions, help.
 
 `parse_command(text)` gives a typed command or raises `CommandError` (str() is the user's answer);
-`authorize(command, actor)` raises `PermissionDenied`; `help_text(topic)` is the plain-text help. Running a
-command (querying metrics, writing silences and the audit log) is the executor's job, not this package's.
+`authorize(command, actor)` raises `PermissionDenied`; `help_text(topic)` is the plain-text help. Errors, refusals
+and help are English by default and Chinese on request (`error.text("zh")`, `help_text(language="zh")`; the words
+are in handlers.phrases). Running a command (querying metrics, writing silences and the audit log) is the
+executor's job, not this package's.
 """
 
 from handlers.commands.errors import CommandError

@@ -40,6 +40,7 @@ from handlers.commands.parsed import (
 from handlers.commands.permissions import Actor
 from handlers.commands.returns import AFTER_SALES_ANSWERS
 from handlers.commands.ticket_view import TicketView, load_ticket_view
+from handlers.phrases import phrase, say
 from handlers.scorecards import Scorecard, find_agent, team_scorecards
 from models.tables import Agent, Alert, Silence, Ticket
 
@@ -111,6 +112,7 @@ class AnswerContext:
     after_sales: AfterSalesDesk | None = None  # /returns and /request (handlers/commands/returns.py)
     # handlers.actions.TicketActions for commands that act on tickets as the card buttons do (/resolve)
     ticket_actions: Callable[[], TicketActions] | None = None
+    language: str = "en"  # of kefu's own words in the answer (handlers.phrases): "en" or "zh"
 
 
 # ---- formatting --------------------------------------------------------------------------------------------
@@ -209,10 +211,11 @@ def _width(text: str) -> int:
 def answer_metrics(command: MetricsCommand, ctx: AnswerContext) -> CommandAnswer:
     start, end = command.window.resolve(ctx.now, ctx.timezone)
     span = f"{local_time(start, ctx.timezone)} – {local_time(end, ctx.timezone)} ({_tz_name(ctx)})"
-    slice_text = f" by {command.group_by}" if command.group_by else ""
-    title = f"*Metrics · {command.window.label}{slice_text}*"
+    lang = ctx.language
+    slice_text = say("metrics.by", dimension=say(f"dimension.{command.group_by}")) if command.group_by else ""
+    title = phrase("metrics.title", lang, window=command.window.label_in(lang), by=slice_text)
     if start >= end:
-        return CommandAnswer(f"{title}\nThe window {span} has not begun yet: nothing to count.")
+        return CommandAnswer(f"{title}\n{phrase('metrics.not_begun', lang, span=span)}")
     if command.group_by:
         names = tuple(dict.fromkeys(["volume", command.metric, *METRIC_COMPANIONS.get(command.metric or "", ())])) \
             if command.metric else BREAKDOWN_METRICS
@@ -240,18 +243,18 @@ def answer_metrics(command: MetricsCommand, ctx: AnswerContext) -> CommandAnswer
                                  previous.total.values[name] if previous else None) if previous else ""
             lines.append(f"{METRICS[name].label}: {value}" + (f"  {delta}" if delta else ""))
         if previous is not None:
-            lines.append(f"(▲▼ vs {command.window.previous().label})")
+            lines.append(phrase("metrics.versus", lang, window=command.window.previous().label_in(lang)))
     else:
         if report.rows:
             lines.append(_breakdown_table(command, report, previous, names, ctx, start, end))
-        lines.append(f"Total: {format_value('volume', report.total.values['volume'])} tickets")
+        lines.append(phrase("metrics.total", lang, count=format_value("volume", report.total.values["volume"])))
     per_orders = _per_thousand_orders(report.total, ctx, start, end)
     if per_orders:
         lines.append(per_orders)
 
     chart = _metrics_chart(command, report, ctx, start, end) if command.chart else None
     if chart is not None:
-        lines.append("Chart attached.")
+        lines.append(phrase("metrics.chart_attached", lang))
     card = Card(kind="answer", title=title.strip("*"), body="\n".join(lines[1:]))
     return CommandAnswer("\n".join(lines), chart=chart, card=card)
 
@@ -396,12 +399,13 @@ def answer_sla(_command: SlaCommand, ctx: AnswerContext) -> CommandAnswer:
     breached = [i for i in items if i.breached]
     at_risk = [i for i in items if not i.breached]
     if not items:
-        return CommandAnswer("*SLA*: no open ticket is breached or at risk. ✅")
-    lines = [f"*SLA* · {len(breached)} breached, {len(at_risk)} at risk (as of {local_time(now, ctx.timezone)})"]
-    for heading, group in (("Breached", breached), ("At risk", at_risk)):
+        return CommandAnswer(phrase("sla.none", ctx.language))
+    lines = [phrase("sla.title", ctx.language, breached=len(breached), at_risk=len(at_risk),
+                    now=local_time(now, ctx.timezone))]
+    for heading, group in (("sla.breached", breached), ("sla.at_risk", at_risk)):
         if not group:
             continue
-        lines.append(f"*{heading}*")
+        lines.append(f"*{phrase(heading, ctx.language)}*")
         for item in group:
             t = item.ticket
             working = "" if item.working_left is None else \
@@ -420,9 +424,9 @@ def answer_alerts(_command: AlertsListCommand, ctx: AnswerContext) -> CommandAns
                                  .order_by(Alert.started_at, Alert.id)).all()  # type: ignore[arg-type]
         silences = session.scalars(select(Silence).where(Silence.ends_at > ctx.now)).all()
     if not alerts:
-        text = "*Alerts*: nothing is firing. ✅"
+        text = phrase("alerts.none", ctx.language)
     else:
-        lines = [f"*Alerts* · {len(alerts)} firing"]
+        lines = [phrase("alerts.title", ctx.language, count=len(alerts))]
         for alert in alerts:
             since = relative_due(alert.started_at, ctx.now).replace("breached ", "")
             group = f" [{alert.group_key}]" if alert.group_key else ""
@@ -447,10 +451,10 @@ def answer_silence(command: AlertsSilenceCommand, ctx: AnswerContext) -> Command
     with Session(ctx.engine) as session, session.begin():
         silence_id = add_silence(session, matchers, ctx.now, ends_at, ctx.actor.name or "local admin",
                                  command.reason).id
-    reason = f" Reason: {command.reason}." if command.reason else ""
+    reason = say("silence.reason", reason=command.reason) if command.reason else ""
     return CommandAnswer(
-        f"Silenced {_matchers_text(matchers)} until {local_time(ends_at, ctx.timezone)} ({_tz_name(ctx)}); "
-        f"silence id {silence_id}.{reason} End it early with /alerts unsilence {silence_id}.",
+        phrase("silence.made", ctx.language, matchers=_matchers_text(matchers), until=local_time(ends_at, ctx.timezone),
+               zone=_tz_name(ctx), id=silence_id, reason=reason),
         details={"silence_id": silence_id},
     )
 
@@ -459,16 +463,16 @@ def answer_unsilence(command: AlertsUnsilenceCommand, ctx: AnswerContext) -> Com
     with Session(ctx.engine) as session, session.begin():
         silence = session.get(Silence, command.silence_id)
         if silence is None:
-            return CommandAnswer(f"There is no silence with id {command.silence_id}. /alerts lists the active ones.",
+            return CommandAnswer(phrase("silence.unknown", ctx.language, id=command.silence_id),
                                  ok=False, details={"error": "unknown silence"})
         if silence.ends_at <= ctx.now:
-            return CommandAnswer(f"Silence {command.silence_id} already ended at "
-                                 f"{local_time(silence.ends_at, ctx.timezone)}.",
+            return CommandAnswer(phrase("silence.already_ended", ctx.language, id=command.silence_id,
+                                        at=local_time(silence.ends_at, ctx.timezone)),
                                  details={"silence_id": command.silence_id})
         silence.ends_at = ctx.now
         matchers = dict(silence.matchers)
-    return CommandAnswer(f"Silence {command.silence_id} ({_matchers_text(matchers)}) ended now; its alerts "
-                         "notify again.", details={"silence_id": command.silence_id})
+    return CommandAnswer(phrase("silence.ended", ctx.language, id=command.silence_id,
+                                matchers=_matchers_text(matchers)), details={"silence_id": command.silence_id})
 
 
 # ---- /ticket -----------------------------------------------------------------------------------------------
@@ -477,7 +481,7 @@ def answer_unsilence(command: AlertsUnsilenceCommand, ctx: AnswerContext) -> Com
 def answer_ticket(command: TicketCommand, ctx: AnswerContext) -> CommandAnswer:
     view = load_ticket_view(ctx.engine, command.ticket_id)
     if view is None:
-        return CommandAnswer(f"There is no ticket #{command.ticket_id}.", ok=False,
+        return CommandAnswer(phrase("ticket.unknown", ctx.language, ticket=command.ticket_id), ok=False,
                              details={"error": "unknown ticket"})
     tz = ctx.timezone
     where = " · ".join(x for x in (view.channel, view.marketplace, view.region, view.language) if x)
@@ -539,7 +543,7 @@ def ticket_facts(view: TicketView, now: datetime, tz: tzinfo) -> list[tuple[str,
 def answer_agent(command: AgentCommand, ctx: AnswerContext) -> CommandAnswer:
     start, end = command.window.resolve(ctx.now, ctx.timezone)
     if start >= end:
-        return CommandAnswer("That window has not begun yet: nothing to score.")
+        return CommandAnswer(phrase("agent.not_begun", ctx.language))
     if command.agent is None and ctx.actor.name is None:
         return _team_scorecard(ctx, start, end, command)
     who = command.agent if command.agent is not None else ctx.actor.name
@@ -551,7 +555,8 @@ def answer_agent(command: AgentCommand, ctx: AnswerContext) -> CommandAnswer:
             if agent is not None:
                 break
     if agent is None:
-        return CommandAnswer(f"There is no agent called {who}.", ok=False, details={"error": "unknown agent"})
+        return CommandAnswer(phrase("agent.unknown", ctx.language, agent=who), ok=False,
+                             details={"error": "unknown agent"})
     cards = team_scorecards(ctx.engine, start, end, ctx.scorecards)
     card = next((c for c in cards if c.agent == agent.name), None)
     title = f"*Scorecard · {agent.name} · {command.window.label}*"
@@ -604,9 +609,9 @@ def _team_scorecard(ctx: AnswerContext, start: datetime, end: datetime, command:
 
 def answer_help(command: HelpCommand, ctx: AnswerContext, capabilities: object | None = None) -> CommandAnswer:
     try:
-        return CommandAnswer(help_text(command.topic, capabilities))
+        return CommandAnswer(help_text(command.topic, capabilities, language=ctx.language))
     except CommandError as error:
-        return CommandAnswer(str(error), ok=False)
+        return CommandAnswer(error.text(ctx.language), ok=False)
 
 
 ANSWERS: dict[type, Callable[..., CommandAnswer]] = {

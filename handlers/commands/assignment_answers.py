@@ -21,6 +21,7 @@ from bot.messages import CardField
 from handlers.actions import queue_card_update
 from handlers.commands.answers import AnswerContext, CommandAnswer, relative_due
 from handlers.commands.parsed import AssignCommand, QueueCommand, ShiftCommand
+from handlers.phrases import phrase, say
 from handlers.scorecards import find_agent
 from models.db import lock_row
 from models.tables import Agent, AuditEvent, Ticket
@@ -66,24 +67,24 @@ def answer_assign(command: AssignCommand, ctx: AnswerContext) -> CommandAnswer:
         if command.agent is None:
             return CommandAnswer("kefu does not know you as an agent: name who gets the ticket, e.g. "
                                  f"/assign {command.ticket_id} @mei.", ok=False, details={"error": "unknown agent"})
-        return CommandAnswer(f"There is no agent called {command.agent}.", ok=False,
+        return CommandAnswer(phrase("agent.unknown", ctx.language, agent=command.agent), ok=False,
                              details={"error": "unknown agent"})
     actor_found = _agent_for(ctx, None)
     now = ctx.now
     with Session(ctx.engine, expire_on_commit=False) as session, session.begin():
         ticket: Ticket | None = lock_row(session, Ticket, command.ticket_id)
         if ticket is None:
-            return CommandAnswer(f"There is no ticket #{command.ticket_id}.", ok=False,
+            return CommandAnswer(phrase("ticket.unknown", ctx.language, ticket=command.ticket_id), ok=False,
                                  details={"error": "unknown ticket"})
         if ticket.status == "resolved":
-            return CommandAnswer(f"Ticket #{ticket.id} is resolved: there is nothing left to assign.", ok=False,
+            return CommandAnswer(phrase("assign.resolved", ctx.language, ticket=ticket.id), ok=False,
                                  details={"error": "resolved ticket"})
         target = session.get(Agent, target_found.id)
         if target is None or not target.active:
             return CommandAnswer(f"{target_found.name} is deactivated in kefu; ask a manager to reactivate them.",
                                  ok=False, details={"error": "inactive agent"})
         if ticket.assignee_id == target.id:
-            return CommandAnswer(f"Ticket #{ticket.id} is already assigned to {target.name}.")
+            return CommandAnswer(phrase("action.already_assigned", ctx.language, ticket=ticket.id, agent=target.name))
         by_name = actor_found.name if actor_found is not None else (ctx.actor.name or "the administrator")
         previous = session.get(Agent, ticket.assignee_id) if ticket.assignee_id is not None else None
         audit = record_assignment(session, ticket, target, actor=_actor_key(ctx, actor_found), how="command",
@@ -95,8 +96,8 @@ def answer_assign(command: AssignCommand, ctx: AnswerContext) -> CommandAnswer:
         by = "" if actor_found is not None and actor_found.id == target.id else f" by {by_name}"
         queue_card_update(session, ticket, audit, f"Assigned to {target.name}{by} at {now:%H:%M} UTC",
                           (CardField("Assignee", target.name),), default_channel=ctx.triage_channel)
-    moved = f" (was {previous.name})" if previous is not None else ""
-    return CommandAnswer(f"Ticket #{command.ticket_id} is assigned to {target.name}{moved}.",
+    moved = say("assign.was", agent=previous.name) if previous is not None else ""
+    return CommandAnswer(phrase("assign.done", ctx.language, ticket=command.ticket_id, agent=target.name, moved=moved),
                          details={"ticket": command.ticket_id, "assignee": target.name})
 
 

@@ -1,10 +1,12 @@
 """`CommandExecutor`: runs a manager command typed on any platform — parse, authorize, answer, audit.
 
-`execute(text, actor, platform=…, channel_id=…)` is synchronous (adapters call it in a worker thread) and never
-raises: a parse error answers with the error and its usage line, a refused permission answers politely naming the
-role needed, and an unexpected failure is logged with its traceback and answered "internal error, reference
-<id>". Every invocation writes one AuditEvent (action "command", subject the command name) recording the actor,
-platform, channel, text and the result: "ok", "error" (bad command or unknown id), "denied" or "internal".
+`execute(text, actor, platform=…, channel_id=…, language=…)` is synchronous (adapters call it in a worker thread)
+and never raises: a parse error answers with the error and its usage line, a refused permission answers politely
+naming the role needed, and an unexpected failure is logged with its traceback and answered "internal error,
+reference <id>". `language` ("en" by default, "zh" where DingTalk and WeCom ask for it) is that of kefu's own words
+in the answer (handlers.phrases); the audit log keeps them in English. Every invocation writes one AuditEvent
+(action "command", subject the command name) recording the actor, platform, channel, text and the result: "ok",
+"error" (bad command or unknown id), "denied" or "internal".
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from handlers.commands.invocation import CommandInvocation
 from handlers.commands.parsed import HelpCommand
 from handlers.commands.permissions import Actor, PermissionDenied, authorize
 from handlers.commands.resolve_answer import RESOLVE_ANSWERS
+from handlers.phrases import language_of, phrase
 from models.db import utcnow
 from models.tables import AuditEvent
 
@@ -74,13 +77,15 @@ class CommandExecutor:
         self.ticket_actions = ticket_actions
 
     def execute(self, request_text: str, actor: Actor, *, platform: str, channel_id: str | None = None,
-                capabilities: object | None = None) -> CommandAnswer:
-        """The answer to `request_text` typed by `actor`; never raises."""
+                capabilities: object | None = None, language: str | None = "en") -> CommandAnswer:
+        """The answer to `request_text` typed by `actor`, in `language` ("en", "zh"); never raises."""
+        language = language_of(language)
         invocation = CommandInvocation.parse(request_text, **self.parse_options)
         details: dict[str, Any] = {**invocation.audit_details(), "platform": platform, "channel": channel_id,
                                    "role": actor.role}
         if invocation.parsed is None:
-            answer = CommandAnswer(invocation.error or "That command could not be understood.", ok=False)
+            answer = CommandAnswer(invocation.error_in(language) or phrase("command.not_understood", language),
+                                   ok=False)
             self._audit(actor, invocation, details | {"result": "error"})
             return answer
         command = invocation.parsed
@@ -89,11 +94,12 @@ class CommandExecutor:
         except PermissionDenied as denied:
             self._audit(actor, invocation, details | {"result": "denied", "required_role": denied.required_role,
                                                      "error": str(denied)})
-            return CommandAnswer(f"Sorry — {denied}", ok=False)
+            return CommandAnswer(phrase("command.denied", language, reason=denied.text(language)), ok=False)
         context = AnswerContext(
             engine=self.engine, timezone=self.timezone, now=self.clock(), charts_dir=self.charts_dir,
             actor=actor, sla=self.sla, scorecards=self.scorecards, assignment=self.assignment,
             triage_channel=self.triage_channel, after_sales=self.after_sales, ticket_actions=self.ticket_actions,
+            language=language,
         )
         try:
             if isinstance(command, HelpCommand):
@@ -101,14 +107,15 @@ class CommandExecutor:
             else:
                 answers = ANSWERS | ASSIGNMENT_ANSWERS | RESOLVE_ANSWERS | CUSTOMER_ANSWERS
                 answer = answers[type(command)](command, context)
-        except (CommandError, MetricError) as error:
+        except CommandError as error:
+            answer = CommandAnswer(error.text(language), ok=False)
+        except MetricError as error:
             answer = CommandAnswer(str(error), ok=False)
         except Exception:
             reference = uuid.uuid4().hex[:12]
             log.exception("command %r failed (reference %s)", request_text, reference)
             self._audit(actor, invocation, details | {"result": "internal", "reference": reference})
-            return CommandAnswer(f"Sorry, internal error, reference {reference}. The details are in kefu's log.",
-                                 ok=False)
+            return CommandAnswer(phrase("command.internal", language, reference=reference), ok=False)
         result = "ok" if answer.ok else "error"
         extra: dict[str, Any] = {"result": result, **answer.details}
         if answer.chart is not None:

@@ -1,4 +1,6 @@
-"""Usage lines, examples and the help text of manager commands (plain text; adapters render it).
+"""Usage lines, examples and the help text of manager commands (plain text; adapters render it), in English and
+Chinese (`help_text(language="zh")`: summaries and details from `COMMAND_HELP_ZH`, usage lines with the Chinese
+aliases of each command, Chinese examples first; the fixed words come from handlers.phrases).
 
 The parser takes its usage lines from here, so an error and `/kefu help` always show the same grammar.
 """
@@ -8,8 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final, Protocol
 
-from handlers.commands.errors import CommandError
+from handlers.commands.errors import CommandError, usage_in
 from handlers.commands.vocabulary import COMMAND_ALIASES, HELP_TOPICS
+from handlers.phrases import language_of, phrase, say
 
 
 @dataclass(frozen=True)
@@ -144,6 +147,80 @@ COMMAND_HELP: Final[dict[str, CommandHelp]] = {
     ),
 }
 
+
+
+@dataclass(frozen=True)
+class ChineseHelp:
+    """A command's help in Chinese; its usage line and examples are the English entry's."""
+
+    summary: str
+    details: tuple[str, ...]
+    manager_note: str | None = None
+
+
+COMMAND_HELP_ZH: Final[dict[str, ChineseHelp]] = {
+    "metrics": ChineseHelp(
+        "某个时间窗口的团队数据，可按维度拆分、与上一期对比并出图",
+        ("时间窗口：今天（默认，从你所在时区的零点起）、昨天、24小时、7天/近7天、30天，任意 Nh/Nd/Nw（最多 400 天），"
+         "或日期 FROM..TO，例如 2026-11-01..2026-11-15（含结束日）。",
+         "拆分：按意图、按渠道、按地区、按客服、按语言、按平台、按商品（by intent|channel|region|agent|language|"
+         "marketplace|sku）。",
+         "对比/环比（vs prev）加上前一个同样长的窗口；图表（chart）在能显示图片的平台附上图表。",
+         "选项顺序不限，中英文可以混用。"),
+        "按客服拆分需要经理角色",
+    ),
+    "sla": ChineseHelp("有超时风险和已超时的未结工单，最早的在前，附处理人",
+                       ("“有风险”指在 SLA 策略的预警时间内到期。",)),
+    "alerts": ChineseHelp(
+        "正在触发的告警；静默某条规则一段时间，或提前结束静默",
+        ("LABEL 可以是 channel、intent、region、marketplace、severity、language、group。",
+         "DURATION：30m、2h、1d、1h30m、2小时……最多 30 天，后面的内容是原因。",
+         "中文：告警、告警 静默 RULE 2小时 原因、告警 取消静默 ID。"),
+        "静默和取消静默需要经理角色",
+    ),
+    "ticket": ChineseHelp("工单的概要、消息和时间线", ("中文：工单 ID。",)),
+    "agent": ChineseHelp("客服的评分卡，不指定人时是你自己的；时间窗口默认 7 天",
+                         ("时间窗口同 /metrics。中文：客服 @某人 30天（开头的“@客服”是机器人本身）。",),
+                         "查看别人的评分卡需要经理角色"),
+    "assign": ChineseHelp("把工单分配给某位客服，不指定人时分配给自己",
+                          ("卡片会显示新的处理人，工单记录会写明是谁分配的。", "中文：分配 1042 @某人。"),
+                          "分配给别人需要经理角色"),
+    "resolve": ChineseHelp(
+        "结单，和卡片上的“解决”按钮一样；之后会请客户评分",
+        ("备注会写进卡片记录和工单时间线。",
+         "满意度调查在 [csat] delay 之后发出（KEFU_CSAT_DELAY，默认 1 小时），每个工单一次。中文：解决 1042 备注 / "
+         "结单 1042。"),
+    ),
+    "queue": ChineseHelp("没人接手的未结工单，最紧急的在前，其次是最早的",
+                         ("写上意图（refund_request）或客户语言（de）只看这些。中文：队列 de。",)),
+    "shift": ChineseHelp(
+        "现在谁在值班；手动开始或结束你的班次",
+        ("班次按每位客服的日历（kefu agents set NAME --shift 'mon-fri 09:00-18:00 Asia/Shanghai'）；上班（start）"
+         "覆盖日历之外的时间，下班（stop）提前结束，直到下一个班次。",
+         "开启自动分配时，下班客服的未结工单会转给在班的客服。",
+         "中文：值班、值班 上班、值班 下班。"),
+        "为别人上班或下班需要经理角色",
+    ),
+    "returns": ChineseHelp(
+        "待审批的售后申请；批量批准，或拒绝某一条",
+        ("批准退货或换货时，会用客户的语言把退货说明发给客户。",
+         "中文：售后 待审批、售后 批准 3 4、售后 批准 全部、售后 拒绝 3 原因。"),
+        "所有 /returns 命令都需要经理角色",
+    ),
+    "request": ChineseHelp(
+        "为工单发起售后申请，或记录它的下一步",
+        ("金额用小数点加 ISO 4217 币种：25.00 EUR、1500 JPY。",
+         "原因：damaged、wrong_item、not_received、changed_mind、defective、late、other（默认取自工单的意图）。",
+         "中文：申请 42 退款 25.00 EUR 损坏，申请 3 已收货 / 已退款 / 已补发 / 关闭。"),
+    ),
+    "customer": ChineseHelp(
+        "客户档案（价值等级、订单、终身价值、标签、备注）；打标签或加备注",
+        ("ID 是客户在其渠道上的 ID（两个渠道 ID 相同时写 CHANNEL:ID）或邮箱。",
+         "标签和备注会显示在该客户之后的分诊卡片上。",
+         "中文：客户 ID、客户 ID 标签 vip、客户 ID 删除标签 vip、客户 ID 备注 内容。"),
+    ),
+}
+
 HELP_USAGE: Final[str] = "/kefu help [metrics|sla|alerts|ticket|agent|assign|resolve|queue|shift|returns|request|" \
                          "customer]"
 OVERVIEW_USAGE: Final[str] = "/metrics, /sla, /alerts, /ticket ID, /agent, /assign, /resolve, /queue, /shift, " \
@@ -165,47 +242,62 @@ class HelpCapabilities(Protocol):
 
 
 def help_text(
-    topic: str | None = None, capabilities: HelpCapabilities | object | None = None, *, mention: str = "@kefu"
+    topic: str | None = None, capabilities: HelpCapabilities | object | None = None, *, mention: str = "@kefu",
+    language: str | None = "en",
 ) -> str:
     """Plain-text help: every command with its usage line and one example, or one command in detail.
 
     `topic` is a command name or alias ("metrics", "指标"). Where the platform has no slash commands
     (`capabilities.slash_commands` false) examples are written as mentions ("@kefu /metrics 7d"); where it cannot
-    upload images the chart option is marked unavailable. Raises CommandError for an unknown topic.
+    upload images the chart option is marked unavailable. `language` "zh" writes it in Chinese (a command without
+    a Chinese entry keeps its English summary). Raises CommandError for an unknown topic.
     """
     slash = bool(getattr(capabilities, "slash_commands", True))
     images = bool(getattr(capabilities, "image_upload", True))
+    lang = language_of(language)
 
     def example(text: str) -> str:
         return text if slash else f"{mention} {text}"
+
+    def in_language(entry: CommandHelp) -> tuple[str, tuple[str, ...], str | None, tuple[str, ...]]:
+        """Summary, details, manager note and examples (Chinese ones first in Chinese)."""
+        chinese = COMMAND_HELP_ZH.get(entry.name) if lang == "zh" else None
+        if chinese is None:
+            return entry.summary, entry.details, entry.manager_note, entry.examples
+        examples = tuple(sorted(entry.examples, key=lambda text: text.isascii()))
+        return chinese.summary, chinese.details, chinese.manager_note, examples
 
     if topic is not None:
         name = COMMAND_ALIASES.get(topic.casefold(), topic.casefold())
         name = {"silence": "alerts", "unsilence": "alerts"}.get(name, name)
         if name == "help":
-            return help_text(None, capabilities, mention=mention)
+            return help_text(None, capabilities, mention=mention, language=lang)
         if name not in COMMAND_HELP:
-            raise CommandError(f'There is no help on "{topic}".', HELP_USAGE, word=topic)
+            raise CommandError(say("command.no_help", topic=topic), HELP_USAGE, word=topic)
         entry = COMMAND_HELP[name]
-        lines = [f"{entry.usage}", f"{entry.summary[0].upper()}{entry.summary[1:]}."]
-        lines += entry.details
+        summary, details, manager_note, examples = in_language(entry)
+        ending = "。" if lang == "zh" else "."
+        lines = [usage_in(entry.usage, lang), f"{summary[0].upper()}{summary[1:]}{ending}"]
+        lines += details
         if entry.name == "metrics" and not images:
-            lines.append("Charts cannot be shown here; the numbers come as text.")
-        if entry.manager_note:
-            lines.append(f"Note: {entry.manager_note}.")
-        lines.append("Examples:")
-        lines += [f"  {example(text)}" for text in entry.examples]
+            lines.append(phrase("help.no_charts", lang))
+        if manager_note:
+            lines.append(phrase("help.note", lang, note=manager_note))
+        lines.append(phrase("help.examples", lang))
+        lines += [f"  {example(text)}" for text in examples]
         return "\n".join(lines)
 
-    lines = ["kefu commands:"]
+    lines = [phrase("help.title", lang)]
     for name in HELP_TOPICS:
         entry = COMMAND_HELP[name]
-        note = f" ({entry.manager_note})" if entry.manager_note else ""
-        lines.append(f"{entry.usage}")
-        lines.append(f"  {entry.summary}{note}. Example: {example(entry.examples[0])}")
-    lines.append(HELP_USAGE)
-    lines.append(f"  this help, or one command in detail. Example: {example('/kefu help metrics')}")
+        summary, _details, manager_note, examples = in_language(entry)
+        note = phrase("help.entry_note", lang, note=manager_note) if manager_note else ""
+        lines.append(usage_in(entry.usage, lang))
+        lines.append(phrase("help.entry", lang, summary=summary, note=note, example=example(examples[0])))
+    lines.append(usage_in(HELP_USAGE, lang))
+    this_help = "/帮助 指标" if lang == "zh" else "/kefu help metrics"
+    lines.append(phrase("help.this_help", lang, example=example(this_help)))
     if not slash:
-        lines.append(f"Mention the bot first ({mention}), then the command.")
-    lines.append("Chinese words work too: 指标, 告警, 工单, 客服, 分配, 队列, 值班, 帮助.")
+        lines.append(phrase("help.mention_first", lang, mention=mention))
+    lines.append(phrase("help.chinese_words", lang))
     return "\n".join(lines)

@@ -5,7 +5,7 @@ The executor (later) builds one per command, adds who ran it where and the resul
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from handlers.commands.errors import CommandError
@@ -15,11 +15,13 @@ from handlers.commands.parser import parse_command
 
 @dataclass(frozen=True)
 class CommandInvocation:
-    """The text as typed, the command it parsed to (None when it did not) and the user-facing error (or None)."""
+    """The text as typed, the command it parsed to (None when it did not) and the user-facing error (or None;
+    in English, as the audit log keeps it; `error_in(language)` writes it in the asker's language)."""
 
     text: str
     parsed: ParsedCommand | None
     error: str | None = None
+    exception: CommandError | None = field(default=None, compare=False, repr=False)
 
     @classmethod
     def parse(cls, text: str, **parse_options: Any) -> CommandInvocation:
@@ -27,7 +29,11 @@ class CommandInvocation:
         try:
             return cls(text=text, parsed=parse_command(text, **parse_options))
         except CommandError as error:
-            return cls(text=text, parsed=None, error=str(error))
+            return cls(text=text, parsed=None, error=str(error), exception=error)
+
+    def error_in(self, language: str | None) -> str | None:
+        """The user-facing error in `language` ("en", "zh"), or None when the text parsed."""
+        return self.exception.text(language) if self.exception is not None else self.error
 
     @property
     def ok(self) -> bool:

@@ -74,6 +74,7 @@ from handlers.commands.vocabulary import (
     WINDOW_EXAMPLES,
     WINDOW_FILLER_WORDS,
 )
+from handlers.phrases import Phrase, say
 
 MAX_COMMAND_LENGTH: Final[int] = 2000
 MAX_REASON_LENGTH: Final[int] = 1000
@@ -91,6 +92,11 @@ _RULE_RE: Final = re.compile(r"[\w.:/\-]{1,128}")
 _REASON_QUOTES: Final[str] = "\"'“”‘’「」『』"
 
 _TOP_WORDS: Final[frozenset[str]] = frozenset({"今天", "今日", "昨天", "昨日", "取消"})
+# The dimensions as a Chinese error lists them: "意图（intent）、渠道（channel）…".
+_DIMENSIONS_ZH: Final[str] = "、".join(
+    f"{next((a for a, d in DIMENSION_ALIASES.items() if d == name and not a.isascii()), name)}（{name}）"
+    for name in DIMENSIONS
+)
 
 
 @dataclass(frozen=True)
@@ -116,9 +122,7 @@ def parse_command(
     /metrics accepts (casefolded) to metric names, by default `vocabulary.DEFAULT_METRIC_ALIASES`.
     """
     if len(text) > MAX_COMMAND_LENGTH:
-        raise CommandError(
-            f"That command is {len(text)} characters long; commands are at most {MAX_COMMAND_LENGTH}.", OVERVIEW_USAGE
-        )
+        raise CommandError(say("command.too_long", length=len(text), limit=MAX_COMMAND_LENGTH), OVERVIEW_USAGE)
     source = normalise(text)
     source = _strip_mentions(source, bot_names)
     aliases = {k.casefold(): v for k, v in (metric_aliases or DEFAULT_METRIC_ALIASES).items()}
@@ -140,7 +144,8 @@ def parse_command(
         return _parse_metrics(args, aliases)
     if command == "sla":
         if args:
-            raise _unexpected(args[0], usage_line("sla"), after="/sla", note="/sla takes no options.")
+            raise _unexpected(args[0], usage_line("sla"), after="/sla",
+                              note=say("command.takes_nothing", command="/sla"))
         return SlaCommand()
     if command == "alerts":
         return _parse_alerts(head, args, source)
@@ -281,8 +286,8 @@ def _did_you_mean(word: str, vocabulary: Iterable[str]) -> str | None:
     return matches[0] if matches else None
 
 
-def _with_hint(message: str, suggestion: str | None) -> str:
-    return f'{message} Did you mean "{suggestion}"?' if suggestion else message
+def _with_hint(message: Phrase, suggestion: str | None) -> Phrase:
+    return say("hint.did_you_mean", message=message, suggestion=suggestion) if suggestion else message
 
 
 def _unknown_command(head: _Word) -> CommandError:
@@ -296,19 +301,21 @@ def _unknown_command(head: _Word) -> CommandError:
                 suggestion = f"/metrics {head.text}"
         except TimeWindowError:
             pass
-    message = _with_hint(f'Unknown command "{head.text}".', suggestion)
+    message = _with_hint(say("command.unknown", word=head.text), suggestion)
     return CommandError(
-        f"{message} Type /kefu help for what I can do.", OVERVIEW_USAGE, word=head.text, suggestion=suggestion
+        say("command.unknown.more", message=message), OVERVIEW_USAGE, word=head.text, suggestion=suggestion
     )
 
 
-def _unexpected(word: _Word, usage: str, *, after: str, note: str = "") -> CommandError:
-    message = f'Unexpected "{word.text}" after "{after}".' + (f" {note}" if note else "")
+def _unexpected(word: _Word, usage: str, *, after: str, note: Phrase | None = None) -> CommandError:
+    message = say("command.unexpected", word=word.text, after=after)
+    if note is not None:
+        message = say("hint.note", message=message, note=note)
     return CommandError(message, usage, word=word.text)
 
 
 def _window_error(error: TimeWindowError, usage: str) -> CommandError:
-    return CommandError(error.message, usage, word=error.word, suggestion=error.suggestion)
+    return CommandError(error.phrase or error.message, usage, word=error.word, suggestion=error.suggestion)
 
 
 def _window(word: _Word, usage: str) -> TimeWindow | None:
@@ -329,9 +336,9 @@ def _is_window_ahead(args: Sequence[_Word], index: int) -> bool:
     return window is not None and window.kind == "rolling"
 
 
-def _once(seen: dict[str, str], option: str, typed: str, usage: str, what: str) -> None:
+def _once(seen: dict[str, str], option: str, typed: str, usage: str, what: Phrase) -> None:
     if option in seen:
-        raise CommandError(f'{what} given twice: "{seen[option]}" and "{typed}". Give one.', usage, word=typed)
+        raise CommandError(say("command.twice", what=what, first=seen[option], second=typed), usage, word=typed)
     seen[option] = typed
 
 
@@ -351,41 +358,43 @@ def _parse_metrics(args: Sequence[_Word], metric_aliases: Mapping[str, str]) -> 
         following = args[i + 1] if i + 1 < len(args) else None
         if key in BY_WORDS:
             if following is None:
-                raise CommandError(f'"{word.text}" needs a dimension: {", ".join(DIMENSIONS)}.', usage, word=word.text)
+                raise CommandError(say("metrics.needs_dimension", word=word.text, dimensions=", ".join(DIMENSIONS),
+                                       dimensions_zh=_DIMENSIONS_ZH), usage, word=word.text)
             dimension = DIMENSION_ALIASES.get(following.key)
             if dimension is None:
                 suggestion = _did_you_mean(following.key, DIMENSION_ALIASES)
-                message = _with_hint(f'Unknown dimension "{following.text}" after "{word.text}".', suggestion)
+                message = _with_hint(say("metrics.unknown_dimension", word=following.text, by=word.text), suggestion)
                 raise CommandError(
-                    f"{message} Dimensions: {', '.join(DIMENSIONS)}.", usage, word=following.text, suggestion=suggestion
+                    say("metrics.dimensions", message=message, dimensions=", ".join(DIMENSIONS),
+                        dimensions_zh=_DIMENSIONS_ZH),
+                    usage, word=following.text, suggestion=suggestion,
                 )
-            _once(seen, "by", f"{word.text} {following.text}", usage, "A breakdown")
+            _once(seen, "by", f"{word.text} {following.text}", usage, say("option.breakdown"))
             group_by = dimension
             i += 2
             continue
         if key in VS_WORDS:
             if following is None or following.key not in PREVIOUS_WORDS:
                 typed = f"{word.text} {following.text}" if following else word.text
-                raise CommandError(
-                    f'"{typed}" is not a comparison. Did you mean "vs prev"?', usage, word=typed, suggestion="vs prev"
-                )
-            _once(seen, "compare", f"{word.text} {following.text}", usage, "A comparison")
+                raise CommandError(say("metrics.not_comparison", typed=typed), usage, word=typed,
+                                   suggestion="vs prev")
+            _once(seen, "compare", f"{word.text} {following.text}", usage, say("option.comparison"))
             compare = True
             i += 2
             continue
         if key in COMPARE_WORDS:
-            _once(seen, "compare", word.text, usage, "A comparison")
+            _once(seen, "compare", word.text, usage, say("option.comparison"))
             compare = True
         elif key in CHART_WORDS:
-            _once(seen, "chart", word.text, usage, "chart")
+            _once(seen, "chart", word.text, usage, say("option.chart"))
             chart = True
         elif key in WINDOW_FILLER_WORDS and _is_window_ahead(args, i + 1):
             pass
         elif (parsed_window := _window(word, usage)) is not None:
-            _once(seen, "window", word.text, usage, "A time window")
+            _once(seen, "window", word.text, usage, say("option.window"))
             window = parsed_window
         elif key in metric_aliases:
-            _once(seen, "metric", word.text, usage, "A metric")
+            _once(seen, "metric", word.text, usage, say("option.metric"))
             metric = metric_aliases[key]
         else:
             raise _unknown_metrics_word(word, metric_aliases, usage)
@@ -407,7 +416,7 @@ def _unknown_metrics_word(word: _Word, metric_aliases: Mapping[str, str], usage:
         if suggestion is None:
             dimension = _did_you_mean(key, DIMENSION_ALIASES)
             suggestion = f"by {dimension}" if dimension else None
-    message = _with_hint(f'Unknown word "{word.text}" in /metrics.', suggestion)
+    message = _with_hint(say("command.unknown_word", word=word.text, command="/metrics"), suggestion)
     return CommandError(message, usage, word=word.text, suggestion=suggestion)
 
 
@@ -421,7 +430,7 @@ def _parse_alerts(head: _Word, args: Sequence[_Word], source: str) -> ParsedComm
     subcommand = ALERT_SUBCOMMANDS.get(sub_word.key)
     if subcommand is None:
         suggestion = _did_you_mean(sub_word.key, ALERT_SUBCOMMANDS)
-        message = _with_hint(f'Unknown word "{sub_word.text}" after "{head.text}".', suggestion)
+        message = _with_hint(say("command.unknown_word_after", word=sub_word.text, after=head.text), suggestion)
         raise CommandError(message, usage, word=sub_word.text, suggestion=suggestion)
     if subcommand == "list":
         if rest:
@@ -439,74 +448,46 @@ def _parse_silence(head: _Word, args: Sequence[_Word], source: str) -> ParsedCom
         return HelpCommand("alerts")
     if not args:
         raise CommandError(
-            f'"{head.text}" needs the RULE to silence and a DURATION, e.g. "/alerts silence first_response_slow 2h".',
-            usage,
+            say("silence.needs_rule", head=head.text, example="/alerts silence first_response_slow 2h"), usage
         )
     rule_word = args[0]
     if parse_duration(rule_word.text) is not None:
-        raise CommandError(
-            f'Missing RULE: "{rule_word.text}" is a duration; say which rule to silence first.',
-            usage,
-            word=rule_word.text,
-        )
+        raise CommandError(say("silence.rule_is_duration", word=rule_word.text), usage, word=rule_word.text)
     if "=" in rule_word.text:
-        raise CommandError(
-            f'Missing RULE: "{rule_word.text}" is a label; the rule comes right after "{head.text}".',
-            usage,
-            word=rule_word.text,
-        )
+        raise CommandError(say("silence.rule_is_label", word=rule_word.text, head=head.text), usage,
+                           word=rule_word.text)
     if not _RULE_RE.fullmatch(rule_word.text):
-        raise CommandError(
-            f'"{rule_word.text}" is not a rule name (letters, digits, "_", ".", "-"; at most 128).',
-            usage,
-            word=rule_word.text,
-        )
+        raise CommandError(say("silence.not_a_rule", word=rule_word.text), usage, word=rule_word.text)
     matchers: dict[str, str] = {}
     typed_labels: dict[str, str] = {}
     i = 1
     while i < len(args) and "=" in args[i].text:
         label, value = _matcher(args[i], usage)
         if label in matchers:
-            raise CommandError(
-                f'The label {label} is given twice: "{typed_labels[label]}" and "{args[i].text}".',
-                usage,
-                word=args[i].text,
-            )
+            raise CommandError(say("silence.label_twice", label=label, first=typed_labels[label], second=args[i].text),
+                               usage, word=args[i].text)
         matchers[label], typed_labels[label] = value, args[i].text
         i += 1
     if i >= len(args):
         last = args[i - 1] if i > 1 else None
         if last is not None and parse_duration(last.text.partition("=")[2]) is not None:
-            raise CommandError(
-                f'Missing DURATION: "{last.text}" reads as a label with the value '
-                f'"{last.text.partition("=")[2]}"; give the label a value, then the duration.',
-                usage,
-                word=last.text,
-            )
-        raise CommandError(
-            f'Missing DURATION: how long should "{rule_word.text}" be silenced? '
-            "Write 30m, 2h, 1d or 1h30m (at most 30 days).",
-            usage,
-        )
+            raise CommandError(say("silence.label_value_not_duration", word=last.text,
+                                   value=last.text.partition("=")[2]), usage, word=last.text)
+        raise CommandError(say("silence.needs_duration", rule=rule_word.text), usage)
     duration_word = args[i]
     duration = parse_duration(duration_word.text)
     if duration is None:
-        raise CommandError(
-            f'"{duration_word.text}" is not a DURATION; write 30m, 2h, 1d or 1h30m.', usage, word=duration_word.text
-        )
+        raise CommandError(say("silence.not_a_duration", word=duration_word.text), usage, word=duration_word.text)
     if duration <= timedelta(0):
-        raise CommandError(
-            f'A silence of "{duration_word.text}" would end at once; give at least 1m.', usage, word=duration_word.text
-        )
+        raise CommandError(say("silence.too_short", word=duration_word.text), usage, word=duration_word.text)
     if duration > MAX_SILENCE:
-        raise CommandError(
-            f'"{duration_word.text}" is too long: a silence lasts at most 30 days.', usage, word=duration_word.text
-        )
+        raise CommandError(say("silence.too_long", word=duration_word.text), usage, word=duration_word.text)
     reason: str | None = None
     if i + 1 < len(args):
         reason = source[args[i + 1].start :].strip().strip(_REASON_QUOTES).strip() or None
         if reason is not None and len(reason) > MAX_REASON_LENGTH:
-            raise CommandError(f"The reason is {len(reason)} characters long; at most {MAX_REASON_LENGTH}.", usage)
+            raise CommandError(say("command.text_too_long", what=say("noun.reason"), length=len(reason),
+                                   limit=MAX_REASON_LENGTH), usage)
     return AlertsSilenceCommand(rule=rule_word.text, matchers=matchers, duration=duration, reason=reason)
 
 
@@ -527,48 +508,47 @@ def _matcher(word: _Word, usage: str) -> tuple[str, str]:
     label = MATCHER_LABEL_ALIASES.get(typed_label.casefold())
     if label is None:
         if typed_label.casefold() == "rule":
-            raise CommandError(
-                f'"{word.text}": the rule comes right after "silence", not as a label.', usage, word=word.text
-            )
+            raise CommandError(say("silence.rule_as_label", word=word.text), usage, word=word.text)
         suggestion = _did_you_mean(typed_label, MATCHER_LABEL_ALIASES)
-        message = _with_hint(f'Unknown label "{typed_label}" in "{word.text}".', suggestion)
+        message = _with_hint(say("silence.unknown_label", label=typed_label, word=word.text), suggestion)
         raise CommandError(
-            f"{message} Labels: {', '.join(MATCHER_LABELS)}.", usage, word=typed_label, suggestion=suggestion
+            say("silence.labels", message=message, labels=", ".join(MATCHER_LABELS)), usage, word=typed_label,
+            suggestion=suggestion,
         )
     value = value.strip(_REASON_QUOTES)
     if not value:
-        raise CommandError(f'"{word.text}" has no value: write {typed_label}=VALUE.', usage, word=word.text)
+        raise CommandError(say("silence.no_value", word=word.text, label=typed_label), usage, word=word.text)
     if label == "severity" and value not in {"1", "2", "3"}:
-        raise CommandError(f'"{word.text}": severity is 1, 2 or 3.', usage, word=word.text)
+        raise CommandError(say("silence.severity", word=word.text), usage, word=word.text)
     if len(value) > MAX_NAME_LENGTH:
-        raise CommandError(
-            f'"{typed_label}=…" is too long: a value is at most {MAX_NAME_LENGTH} characters.', usage, word=typed_label
-        )
+        raise CommandError(say("silence.value_too_long", label=typed_label, limit=MAX_NAME_LENGTH), usage,
+                           word=typed_label)
     return label, value
 
 
 def _parse_unsilence(head: _Word, args: Sequence[_Word]) -> AlertsUnsilenceCommand:
     usage = usage_line("alerts")
     if not args:
-        raise CommandError(f'"{head.text}" needs the ID of the silence to end, e.g. "/alerts unsilence 12".', usage)
+        raise CommandError(say("command.needs_silence_id", head=head.text, example="/alerts unsilence 12"), usage)
     if len(args) > 1:
         raise _unexpected(args[1], usage, after=f"{head.text} {args[0].text}")
-    return AlertsUnsilenceCommand(silence_id=_number(args[0], "silence ID", usage, 12))
+    return AlertsUnsilenceCommand(silence_id=_number(args[0], say("noun.silence_id"), usage, 12))
 
 
 def _parse_ticket(head: _Word, args: Sequence[_Word]) -> TicketCommand:
     usage = usage_line("ticket")
     if not args:
-        raise CommandError(f'"{head.text}" needs a ticket ID, e.g. "/ticket 1042".', usage)
+        raise CommandError(say("command.needs_ticket", head=head.text, example="/ticket 1042"), usage)
     if len(args) > 1:
         raise _unexpected(args[1], usage, after=f"{head.text} {args[0].text}")
-    return TicketCommand(ticket_id=_number(args[0], "ticket ID", usage, 1042))
+    return TicketCommand(ticket_id=_number(args[0], say("noun.ticket_id"), usage, 1042))
 
 
-def _number(word: _Word, what: str, usage: str, example: int) -> int:
+def _number(word: _Word, what: Phrase, usage: str, example: int) -> int:
     match = _ID_RE.fullmatch(word.text)
     if not match or int(match.group(1)) == 0:
-        raise CommandError(f'The {what} is a number such as {example}, not "{word.text}".', usage, word=word.text)
+        raise CommandError(say("command.not_a_number", what=what, example=example, word=word.text), usage,
+                           word=word.text)
     return int(match.group(1))
 
 
@@ -582,22 +562,22 @@ def _parse_agent(args: Sequence[_Word]) -> AgentCommand:
         if slack or word.text.startswith("@"):
             name = slack.group(1) if slack else word.text[1:].rstrip(",，:;")
             if not name or len(name) > MAX_NAME_LENGTH:
-                raise CommandError(f'"{word.text}" does not name an agent; write @name.', usage, word=word.text)
-            _once(seen, "agent", word.text, usage, "An agent")
+                raise CommandError(say("command.not_an_agent", word=word.text), usage, word=word.text)
+            _once(seen, "agent", word.text, usage, say("option.agent"))
             agent = name
         elif word.key in SELF_WORDS:
-            _once(seen, "agent", word.text, usage, "An agent")
+            _once(seen, "agent", word.text, usage, say("option.agent"))
             agent = None
         elif word.key in WINDOW_FILLER_WORDS and _is_window_ahead(args, i + 1):
             continue
         elif (parsed_window := _window(word, usage)) is not None:
-            _once(seen, "window", word.text, usage, "A time window")
+            _once(seen, "window", word.text, usage, say("option.window"))
             window = parsed_window
         else:
             suggestion = _did_you_mean(word.key, [*WINDOW_EXAMPLES, *SELF_WORDS])
             if suggestion is None and len(word.text) <= MAX_NAME_LENGTH:
                 suggestion = f"@{word.text}"
-            message = _with_hint(f'Unknown word "{word.text}" in /agent.', suggestion)
+            message = _with_hint(say("command.unknown_word", word=word.text, command="/agent"), suggestion)
             raise CommandError(message, usage, word=word.text, suggestion=suggestion)
     return AgentCommand(agent=agent, window=window or TimeWindow.rolling(7, "d"))
 
@@ -609,15 +589,15 @@ def _mentioned_agent(word: _Word, usage: str) -> str | None:
         return None
     name = slack.group(1) if slack else word.text[1:].rstrip(",，:;")
     if not name or len(name) > MAX_NAME_LENGTH:
-        raise CommandError(f'"{word.text}" does not name an agent; write @name.', usage, word=word.text)
+        raise CommandError(say("command.not_an_agent", word=word.text), usage, word=word.text)
     return name
 
 
 def _parse_assign(head: _Word, args: Sequence[_Word]) -> AssignCommand:
     usage = usage_line("assign")
     if not args:
-        raise CommandError(f'"{head.text}" needs a ticket ID and an agent, e.g. "/assign 1042 @mei".', usage)
-    ticket_id = _number(args[0], "ticket ID", usage, 1042)
+        raise CommandError(say("command.needs_ticket_and_agent", head=head.text, example="/assign 1042 @mei"), usage)
+    ticket_id = _number(args[0], say("noun.ticket_id"), usage, 1042)
     if len(args) > 2:
         raise _unexpected(args[2], usage, after=f"{head.text} {args[0].text} {args[1].text}")
     if len(args) == 1 or args[1].key in SELF_WORDS:
@@ -625,7 +605,7 @@ def _parse_assign(head: _Word, args: Sequence[_Word]) -> AssignCommand:
     name = _mentioned_agent(args[1], usage)
     if name is None:
         if len(args[1].text) > MAX_NAME_LENGTH:
-            raise CommandError(f'"{args[1].text[:40]}…" does not name an agent; write @name.', usage)
+            raise CommandError(say("command.not_an_agent", word=f"{args[1].text[:40]}…"), usage)
         name = args[1].text
     return AssignCommand(ticket_id=ticket_id, agent=name)
 
@@ -638,12 +618,10 @@ def _parse_queue(args: Sequence[_Word]) -> QueueCommand:
     if not args:
         return QueueCommand()
     if len(args) > 1:
-        raise _unexpected(args[1], usage, after=f"/queue {args[0].text}",
-                          note="/queue takes one intent or one language.")
+        raise _unexpected(args[1], usage, after=f"/queue {args[0].text}", note=say("command.queue_one"))
     word = args[0]
     if len(word.text) > MAX_NAME_LENGTH or not re.fullmatch(r"[\w.\-]+", word.text):
-        raise CommandError(f'"{word.text}" is neither an intent such as refund_request nor a language such as de.',
-                           usage, word=word.text)
+        raise CommandError(say("command.queue_word", word=word.text), usage, word=word.text)
     if _LANGUAGE_RE.fullmatch(word.key):
         return QueueCommand(language=word.key)
     return QueueCommand(intent=word.text)
@@ -656,20 +634,19 @@ def _parse_shift(args: Sequence[_Word]) -> ShiftCommand:
     for word in args:
         name = _mentioned_agent(word, usage)
         if name is not None:
-            _once(seen, "agent", word.text, usage, "An agent")
+            _once(seen, "agent", word.text, usage, say("option.agent"))
             agent = name
         elif word.key in SHIFT_ACTIONS:
-            _once(seen, "action", word.text, usage, "start or stop")
+            _once(seen, "action", word.text, usage, say("option.shift_action"))
             action = SHIFT_ACTIONS[word.key]
         elif word.key in SELF_WORDS:
-            _once(seen, "agent", word.text, usage, "An agent")
+            _once(seen, "agent", word.text, usage, say("option.agent"))
         else:
             suggestion = _did_you_mean(word.key, SHIFT_ACTIONS)
-            message = _with_hint(f'Unknown word "{word.text}" in /shift.', suggestion)
+            message = _with_hint(say("command.unknown_word", word=word.text, command="/shift"), suggestion)
             raise CommandError(message, usage, word=word.text, suggestion=suggestion)
     if agent is not None and action == "show":
-        raise CommandError(f'Say what to do with @{agent}\'s shift: "/shift start @{agent}" or '
-                           f'"/shift stop @{agent}".', usage)
+        raise CommandError(say("command.shift_what", agent=agent), usage)
     return ShiftCommand(action=action, agent=agent)
 
 
@@ -684,7 +661,7 @@ def _parse_help(head: _Word, args: Sequence[_Word]) -> HelpCommand:
         return HelpCommand(None)
     if topic is None:
         suggestion = _did_you_mean(args[0].key, [*COMMAND_ALIASES, *HELP_TOPICS])
-        message = _with_hint(f'There is no help on "{args[0].text}".', suggestion)
+        message = _with_hint(say("command.no_help", topic=args[0].text), suggestion)
         raise CommandError(message, usage, word=args[0].text, suggestion=suggestion)
     topic = {"silence": "alerts", "unsilence": "alerts", "help": None}.get(topic, topic)
     return HelpCommand(topic)
@@ -693,9 +670,10 @@ def _parse_help(head: _Word, args: Sequence[_Word]) -> HelpCommand:
 def _parse_resolve(head: _Word, args: Sequence[_Word], source: str) -> ResolveCommand:
     usage = usage_line("resolve")
     if not args:
-        raise CommandError(f'"{head.text}" needs a ticket ID, e.g. "/resolve 1042".', usage)
-    ticket_id = _number(args[0], "ticket ID", usage, 1042)
+        raise CommandError(say("command.needs_ticket", head=head.text, example="/resolve 1042"), usage)
+    ticket_id = _number(args[0], say("noun.ticket_id"), usage, 1042)
     note = source[args[1].start:].strip().strip(_REASON_QUOTES).strip() if len(args) > 1 else ""
     if len(note) > MAX_REASON_LENGTH:
-        raise CommandError(f"The note is {len(note)} characters long; at most {MAX_REASON_LENGTH}.", usage)
+        raise CommandError(say("command.text_too_long", what=say("noun.note"), length=len(note),
+                               limit=MAX_REASON_LENGTH), usage)
     return ResolveCommand(ticket_id=ticket_id, note=note or None)

@@ -23,6 +23,7 @@ from handlers.commands.parsed import (
     ReturnsRejectCommand,
     ShiftCommand,
 )
+from handlers.phrases import Phrase, say, text_in
 
 Role = Literal["agent", "manager", "admin"]
 ROLES: Final[tuple[str, ...]] = get_args(Role)
@@ -30,12 +31,17 @@ _RANK: Final[dict[str, int]] = {role: rank for rank, role in enumerate(ROLES)}
 
 
 class PermissionDenied(Exception):
-    """The actor may not run the command; str() is the user-facing answer."""
+    """The actor may not run the command; str() is the user-facing answer, `text(language)` the same answer in
+    the asker's language."""
 
-    def __init__(self, message: str, *, required_role: Role) -> None:
-        super().__init__(message)
-        self.message = message
+    def __init__(self, message: str | Phrase, *, required_role: Role) -> None:
+        super().__init__(str(message))
+        self.phrase = message if isinstance(message, Phrase) else None
+        self.message = str(message)
         self.required_role = required_role
+
+    def text(self, language: str | None = "en") -> str:
+        return text_in(self.phrase or self.message, language)
 
     def __str__(self) -> str:
         return self.message
@@ -67,26 +73,28 @@ class Actor:
 LOCAL_ADMIN: Final[Actor] = Actor(name=None, role="admin")
 
 
-def required_role(command: ParsedCommand, actor: Actor) -> tuple[Role, str | None]:
-    """The least role that may run `command` as `actor`, and what needs it (None when any agent may)."""
+def required_role(command: ParsedCommand, actor: Actor) -> tuple[Role, Phrase | None]:
+    """The least role that may run `command` as `actor`, and what needs it (None when any agent may; str() of
+    the phrase is its English: "see metrics by agent")."""
     if isinstance(command, MetricsCommand) and command.group_by == "agent":
-        return "manager", "see metrics by agent"
+        return "manager", say("permission.metrics_by_agent")
     if isinstance(command, AgentCommand) and command.agent is not None and not actor.is_me(command.agent):
-        return "manager", f"see the scorecard of {command.agent}"
+        return "manager", say("permission.scorecard", agent=command.agent)
     if isinstance(command, AlertsSilenceCommand):
-        return "manager", "silence alerts"
+        return "manager", say("permission.silence")
     if isinstance(command, AlertsUnsilenceCommand):
-        return "manager", "end a silence"
+        return "manager", say("permission.unsilence")
     if isinstance(command, AssignCommand) and command.agent is not None and not actor.is_me(command.agent):
-        return "manager", f"assign tickets to {command.agent}"
+        return "manager", say("permission.assign", agent=command.agent)
     if isinstance(command, ShiftCommand) and command.agent is not None and not actor.is_me(command.agent):
-        return "manager", f"{command.action} the shift of {command.agent}"
+        key = "permission.shift_start" if command.action == "start" else "permission.shift_stop"
+        return "manager", say(key, agent=command.agent)
     if isinstance(command, ReturnsPendingCommand):
-        return "manager", "list the after-sales requests awaiting approval"
+        return "manager", say("permission.returns_pending")
     if isinstance(command, ReturnsApproveCommand):
-        return "manager", "approve after-sales requests"
+        return "manager", say("permission.returns_approve")
     if isinstance(command, ReturnsRejectCommand):
-        return "manager", "reject after-sales requests"
+        return "manager", say("permission.returns_reject")
     return "agent", None
 
 
@@ -95,12 +103,9 @@ def authorize(command: ParsedCommand, actor: Actor) -> None:
     role, what = required_role(command, actor)
     if actor.has_role(role):
         return
-    hint = " You can see your own numbers with /agent." if isinstance(command, MetricsCommand | AgentCommand) else ""
+    hint = say("permission.own_numbers") if isinstance(command, MetricsCommand | AgentCommand) else ""
     raise PermissionDenied(
-        f"Only a {role} can {what}; you are signed in as {_article(actor.role)} {actor.role}.{hint}",
+        say("permission.denied", role=say(f"role.{role}"), what=what, actor_role=say(f"role.{actor.role}"),
+            hint=hint),
         required_role=role,
     )
-
-
-def _article(word: str) -> str:
-    return "an" if word[:1] in "aeiou" else "a"

@@ -13,12 +13,13 @@ from collections.abc import Callable
 from bot.messages import Action
 from handlers.commands.answers import AnswerContext, CommandAnswer
 from handlers.commands.parsed import ResolveCommand
+from handlers.phrases import phrase
 from handlers.scorecards import find_agent
 
 
 def answer_resolve(command: ResolveCommand, ctx: AnswerContext) -> CommandAnswer:
     if ctx.ticket_actions is None:
-        return CommandAnswer("Resolving tickets is not available here.", ok=False,
+        return CommandAnswer(phrase("resolve.unavailable", ctx.language), ok=False,
                              details={"error": "no ticket actions"})
     actions = ctx.ticket_actions()
     agent = next((found for name in (ctx.actor.name, *sorted(ctx.actor.identities)) if name
@@ -26,11 +27,12 @@ def answer_resolve(command: ResolveCommand, ctx: AnswerContext) -> CommandAnswer
     values = {"note": command.note} if command.note else {}
     if agent is not None:
         result = actions.perform_sync(Action("resolve", command.ticket_id, actor_platform="console",
-                                             actor_id=agent.name, values=values, actor_name=agent.name))
+                                             actor_id=agent.name, values=values, actor_name=agent.name,
+                                             language=ctx.language))
     else:
         who = ctx.actor.name or "cli"
         result = actions.resolve_as_system(command.ticket_id, who[:128], f"by {who} with /resolve",
-                                           note=command.note)
+                                           note=command.note, language=ctx.language)
     return CommandAnswer(result.message, ok=result.ok,
                          details={"ticket_id": command.ticket_id, "changed": result.ok and result.changed})
 

@@ -22,6 +22,7 @@ from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Final, Literal
 
 from handlers.commands.errors import CommandError
+from handlers.phrases import Phrase, say, text_in
 
 WindowKind = Literal["today", "yesterday", "rolling", "dates"]
 WindowUnit = Literal["h", "d", "w"]
@@ -35,7 +36,6 @@ WINDOW_USAGE: Final[str] = "today | 24h | 7d | 30d | Nh | Nd | Nw | YYYY-MM-DD..
 DURATION_USAGE: Final[str] = "30m | 2h | 1d | 1h30m (at most 30 days)"
 
 _UNIT_SPANS: Final[dict[str, timedelta]] = {"h": timedelta(hours=1), "d": timedelta(days=1), "w": timedelta(weeks=1)}
-_UNIT_NAMES: Final[dict[str, tuple[str, str]]] = {"h": ("hour", "hours"), "d": ("day", "days"), "w": ("week", "weeks")}
 
 # Unit words of rolling windows, longest first so that the regex alternation prefers them.
 _WINDOW_UNIT_WORDS: Final[dict[str, str]] = {
@@ -117,8 +117,8 @@ UNIT_WORDS: Final[frozenset[str]] = frozenset(_WINDOW_UNIT_WORDS) | frozenset(_D
 class TimeWindowError(CommandError):
     """A time window that is malformed, out of bounds, reversed or in the future; str() is the user's answer."""
 
-    def __init__(self, message: str, *, word: str | None = None, suggestion: str | None = None) -> None:
-        super().__init__(message, f"a time window is one of {WINDOW_USAGE}", word=word, suggestion=suggestion)
+    def __init__(self, message: str | Phrase, *, word: str | None = None, suggestion: str | None = None) -> None:
+        super().__init__(message, say("window.usage", windows=WINDOW_USAGE), word=word, suggestion=suggestion)
 
 
 @dataclass(frozen=True)
@@ -174,7 +174,7 @@ class TimeWindow:
         """The window a word names, or TimeWindowError naming the word (and a suggestion where one fits)."""
         window = parse_window_word(word)
         if window is None:
-            raise TimeWindowError(f'"{word}" is not a time window.', word=word)
+            raise TimeWindowError(say("window.not_a_window", word=word), word=word)
         return window
 
     # -- meaning ---------------------------------------------------------------------------------------------
@@ -200,19 +200,29 @@ class TimeWindow:
     @property
     def label(self) -> str:
         """A title for answers: "today", "last 7 days", "previous 7 days", "2026-11-01 – 2026-11-15"."""
+        return self.label_in("en")
+
+    def label_in(self, language: str | None) -> str:
+        """`label` in `language` ("en", "zh": "今天", "近7天", "前7天")."""
+        return text_in(self.title, language)
+
+    @property
+    def title(self) -> Phrase | str:
+        """`label` as a phrase, to be written in the asker's language (dates are the same in every one)."""
         back = self.periods_back
         if self.kind == "today":
             if back == 0:
-                return "today"
-            return "yesterday (same hours)" if back == 1 else f"{back} days ago (same hours)"
+                return say("window.today")
+            return say("window.today_back_1") if back == 1 else say("window.today_back_n", back=back)
         if self.kind == "yesterday":
-            return {0: "yesterday", 1: "the day before yesterday"}.get(back, f"{back + 1} days ago")
+            if back <= 1:
+                return say("window.yesterday" if back == 0 else "window.yesterday_back_1")
+            return say("window.yesterday_back_n", days=back + 1)
         if self.kind == "rolling":
-            one, many = _UNIT_NAMES[self.unit]  # type: ignore[index]
-            span = f"{one}" if self.amount == 1 else f"{self.amount} {many}"
+            span = say(f"unit.{self.unit}.1") if self.amount == 1 else say(f"unit.{self.unit}.n", amount=self.amount)
             if back == 0:
-                return f"last {span}"
-            return f"previous {span}" if back == 1 else f"{span}, {back} periods earlier"
+                return say("window.last", span=span)
+            return say("window.previous", span=span) if back == 1 else say("window.earlier", span=span, back=back)
         first, last = self._shifted_days()
         return first.isoformat() if first == last else f"{first.isoformat()} – {last.isoformat()}"
 
@@ -249,7 +259,7 @@ class TimeWindow:
         end = _local_midnight(last + timedelta(days=1), tz)
         if start > now_utc:
             today = now_utc.astimezone(tz).date().isoformat()
-            raise TimeWindowError(f"The window {self.token} starts in the future (today is {today}).", word=self.token)
+            raise TimeWindowError(say("window.future", token=self.token, today=today), word=self.token)
         return start, min(end, now_utc)
 
     def _shifted_days(self) -> tuple[date, date]:
@@ -281,42 +291,41 @@ def parse_window_word(word: str) -> TimeWindow | None:
     if rolling:
         amount, unit = int(rolling.group(1)), _WINDOW_UNIT_WORDS[rolling.group(2)]
         if amount == 0:
-            raise TimeWindowError(f'"{word}" is an empty window; give at least 1{unit}.', word=word)
+            raise TimeWindowError(say("window.empty", word=word, unit=unit), word=word)
         if amount * _UNIT_SPANS[unit] > MAX_WINDOW:
-            raise TimeWindowError(f'"{word}" is too long: a window is at most 400 days.', word=word)
+            raise TimeWindowError(say("window.too_long", word=word), word=word)
         return TimeWindow.rolling(amount, unit)  # type: ignore[arg-type]
     dates = _DATES_RE.fullmatch(key)
     if dates:
         first = _parse_date(dates.group(1), word)
         last = _parse_date(dates.group(2), word) if dates.group(2) else first
         if last < first:
-            raise TimeWindowError(
-                f'"{word}" ends ({last.isoformat()}) before it starts ({first.isoformat()}).', word=word
-            )
+            raise TimeWindowError(say("window.reversed", word=word, last=last.isoformat(), first=first.isoformat()),
+                                  word=word)
         if (last - first) >= MAX_WINDOW:
-            raise TimeWindowError(f'"{word}" is too long: a window is at most 400 days.', word=word)
+            raise TimeWindowError(say("window.too_long", word=word), word=word)
         return TimeWindow.dates(first, last)
     if re.fullmatch(rf"{_DATE}.*|.*\.\..*", key) and re.search(r"[0-9]{4}", key):
-        raise TimeWindowError(
-            f'"{word}" is not a date range; write FROM..TO with ISO dates, e.g. 2026-11-01..2026-11-15.', word=word
-        )
+        raise TimeWindowError(say("window.bad_range", word=word), word=word)
     number = _NUMBER_THEN_WORD_RE.fullmatch(key)
     if number:
         suggestion = _suggest_window(int(number.group(1)), number.group(2))
-        hint = f' Did you mean "{suggestion}"?' if suggestion else ""
-        raise TimeWindowError(f'"{word}" is not a time window.{hint}', word=word, suggestion=suggestion)
+        message = say("window.not_a_window", word=word)
+        if suggestion:
+            message = say("hint.did_you_mean", message=message, suggestion=suggestion)
+        raise TimeWindowError(message, word=word, suggestion=suggestion)
     return None
 
 
 def _parse_date(text: str, word: str) -> date:
     year, month, day = (int(part) for part in re.split(r"[-/.]", text))
-    where = "" if text == word else f' in "{word}"'
+    where: Phrase | str = "" if text == word else say("window.in_word", word=word)
     if not MIN_YEAR <= year <= MAX_YEAR:
-        raise TimeWindowError(f'"{text}"{where} is out of range: years {MIN_YEAR} to {MAX_YEAR}.', word=word)
+        raise TimeWindowError(say("window.year_range", text=text, where=where, low=MIN_YEAR, high=MAX_YEAR), word=word)
     try:
         return date(year, month, day)
     except ValueError:
-        raise TimeWindowError(f'"{text}"{where} is not a valid date.', word=word) from None
+        raise TimeWindowError(say("window.bad_date", text=text, where=where), word=word) from None
 
 
 def _suggest_window(amount: int, unit_word: str) -> str | None:

@@ -96,7 +96,7 @@ async def test_a_chinese_metrics_command_is_answered_in_chinese_headed_markdown_
     [reply] = await wait_until(lambda: fake_dingtalk.session_replies(message.session), "the command's answer",
                                timeout=60)
     assert reply.body["msgtype"] == "markdown"
-    assert reply.text.startswith("#### kefu 答复 · 指标") and "Metrics" in reply.text
+    assert reply.text.startswith("#### kefu 答复 · 指标") and "**指标 · 近7天**" in reply.text
     assert "[📈 查看图表](https://kefu.example.com/charts/" in reply.text
     chart = reply.text.split("(https://kefu.example.com", 1)[1].split(")", 1)[0]
     fetched = await kefu.client.get(chart)

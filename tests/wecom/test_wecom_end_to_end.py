@@ -74,7 +74,7 @@ async def test_a_complaint_becomes_a_card_and_its_send_button_reaches_the_custom
     await fake_wecom.wait_for_async(lambda: len(card.versions) >= 2, "the card's update")
     assert "kefu:send" not in str(card.card["button_list"])  # nothing left to send on this card
     told = await fake_wecom.wait_for_async(lambda: fake_wecom.markdown_to("zhangsan"), "the answer to the presser")
-    assert "sent" in told[0].lower()
+    assert told[0] == f"已把建议回复发给工单 #{ticket_id} 的客户。"  # kefu's own words in WeCom's language
 
 
 async def test_a_chinese_metrics_command_is_answered_to_its_sender_with_a_chart_link(
@@ -86,7 +86,7 @@ async def test_a_chinese_metrics_command_is_answered_to_its_sender_with_a_chart_
     assert delivery.status == 200
 
     [answer] = await fake_wecom.wait_for_async(lambda: fake_wecom.markdown_to("lisi"), "the command's answer")
-    assert "Metrics · last 7 days" in answer and "图表：http://kefu.example/charts/" in answer
+    assert "指标 · 近7天" in answer and "图表：http://kefu.example/charts/" in answer
     chart = answer.split("http://kefu.example")[1].split()[0]
     fetched = await kefu.client.get(chart)
     assert fetched.status == 200 and (await fetched.read()).startswith(b"\x89PNG")

@@ -1,0 +1,378 @@
+"""kefu's own words in command answers, command errors and action results, in English and Chinese (zh-CN).
+
+A message is made once, as a `Phrase` (a catalogue key and its fields), and written in the asker's language where
+it is shown: `say("action.assigned", ticket=42, agent="mei").text("zh")`. `str()` of a phrase is its English, so
+logs, the audit log and code that only knows strings keep working. Fields are data (ticket ids, intent names,
+agent names, numbers) and are never translated; a field that is itself a `Phrase` is written in the same language.
+
+English is the default (Slack, the console, the CLI); DingTalk and WeCom ask for their configured language,
+Chinese unless `[dingtalk] language` / `[wecom] language` say "en".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Final, Literal
+
+Language = Literal["en", "zh"]
+LANGUAGES: Final[tuple[Language, ...]] = ("en", "zh")
+
+# key → {"en": ..., "zh": ...}; str.format fields in braces. English texts keep the wording kefu always had.
+PHRASES: Final[dict[str, dict[Language, str]]] = {
+    # -- commands: the frame of an answer --------------------------------------------------------------------
+    "command.usage": {"en": "Usage: {usage}", "zh": "用法：{usage}"},
+    "command.denied": {"en": "Sorry — {reason}", "zh": "抱歉，{reason}"},
+    "command.not_understood": {"en": "That command could not be understood.", "zh": "没能理解这条命令。"},
+    "command.internal": {"en": "Sorry, internal error, reference {reference}. The details are in kefu's log.",
+                         "zh": "抱歉，kefu 出了内部错误（编号 {reference}），详情见 kefu 日志。"},
+    "hint.did_you_mean": {"en": '{message} Did you mean "{suggestion}"?',
+                          "zh": "{message}你是不是想输入“{suggestion}”？"},
+    "hint.note": {"en": "{message} {note}", "zh": "{message}{note}"},
+    # -- command errors ---------------------------------------------------------------------------------------
+    "command.unknown": {"en": 'Unknown command "{word}".', "zh": "没有“{word}”这个命令。"},
+    "command.unknown.more": {"en": "{message} Type /kefu help for what I can do.",
+                             "zh": "{message}发送 /帮助 查看 kefu 能做什么。"},
+    "command.too_long": {"en": "That command is {length} characters long; commands are at most {limit}.",
+                         "zh": "这条命令有 {length} 个字符，命令最多 {limit} 个字符。"},
+    "command.unexpected": {"en": 'Unexpected "{word}" after "{after}".', "zh": "“{after}”后面多了“{word}”。"},
+    "command.takes_nothing": {"en": "{command} takes no options.", "zh": "{command} 不带参数。"},
+    "command.twice": {"en": '{what} given twice: "{first}" and "{second}". Give one.',
+                      "zh": "{what}给了两次：“{first}”和“{second}”，只能给一个。"},
+    "command.unknown_word": {"en": 'Unknown word "{word}" in {command}.', "zh": "{command} 里的“{word}”无法识别。"},
+    "command.unknown_word_after": {"en": 'Unknown word "{word}" after "{after}".',
+                                   "zh": "“{after}”后面的“{word}”无法识别。"},
+    "command.needs_ticket": {"en": '"{head}" needs a ticket ID, e.g. "{example}".',
+                             "zh": "“{head}”后面要写工单号，例如“{example}”。"},
+    "command.needs_ticket_and_agent": {"en": '"{head}" needs a ticket ID and an agent, e.g. "{example}".',
+                                       "zh": "“{head}”后面要写工单号和客服，例如“{example}”。"},
+    "command.needs_silence_id": {"en": '"{head}" needs the ID of the silence to end, e.g. "{example}".',
+                                 "zh": "“{head}”后面要写要取消的静默 ID，例如“{example}”。"},
+    "command.not_a_number": {"en": 'The {what} is a number such as {example}, not "{word}".',
+                             "zh": "{what}应是数字，例如 {example}，而不是“{word}”。"},
+    "command.text_too_long": {"en": "The {what} is {length} characters long; at most {limit}.",
+                              "zh": "{what}有 {length} 个字符，最多 {limit} 个。"},
+    "command.no_help": {"en": 'There is no help on "{topic}".', "zh": "没有关于“{topic}”的帮助。"},
+    "command.not_an_agent": {"en": '"{word}" does not name an agent; write @name.',
+                             "zh": "“{word}”不是客服名，请写成 @名字。"},
+    "command.queue_word": {"en": '"{word}" is neither an intent such as refund_request nor a language such as de.',
+                           "zh": "“{word}”既不是意图（如 refund_request），也不是语言（如 de）。"},
+    "command.queue_one": {"en": "/queue takes one intent or one language.", "zh": "/queue 只接受一个意图或一种语言。"},
+    "command.shift_what": {"en": 'Say what to do with @{agent}\'s shift: "/shift start @{agent}" or '
+                                 '"/shift stop @{agent}".',
+                           "zh": "请说明对 @{agent} 的班次做什么：“/值班 上班 @{agent}”或“/值班 下班 @{agent}”。"},
+    "noun.ticket_id": {"en": "ticket ID", "zh": "工单号"},
+    "noun.silence_id": {"en": "silence ID", "zh": "静默 ID"},
+    "noun.note": {"en": "note", "zh": "备注"},
+    "noun.reason": {"en": "reason", "zh": "原因"},
+    "option.breakdown": {"en": "A breakdown", "zh": "拆分维度"},
+    "option.comparison": {"en": "A comparison", "zh": "对比"},
+    "option.chart": {"en": "chart", "zh": "图表"},
+    "option.window": {"en": "A time window", "zh": "时间窗口"},
+    "option.metric": {"en": "A metric", "zh": "指标"},
+    "option.agent": {"en": "An agent", "zh": "客服"},
+    "option.shift_action": {"en": "start or stop", "zh": "上班或下班"},
+    # /metrics options
+    "metrics.needs_dimension": {"en": '"{word}" needs a dimension: {dimensions}.',
+                                "zh": "“{word}”后面要写维度：{dimensions_zh}。"},
+    "metrics.unknown_dimension": {"en": 'Unknown dimension "{word}" after "{by}".',
+                                  "zh": "“{by}”后面的“{word}”不是维度。"},
+    "metrics.dimensions": {"en": "{message} Dimensions: {dimensions}.", "zh": "{message}可用维度：{dimensions_zh}。"},
+    "metrics.not_comparison": {"en": '"{typed}" is not a comparison. Did you mean "vs prev"?',
+                               "zh": "“{typed}”不是对比选项。你是不是想输入“vs prev”或“环比”？"},
+    # /alerts silence
+    "silence.needs_rule": {"en": '"{head}" needs the RULE to silence and a DURATION, e.g. "{example}".',
+                           "zh": "“{head}”后面要写要静默的规则（RULE）和时长（DURATION），例如“{example}”。"},
+    "silence.rule_is_duration": {"en": 'Missing RULE: "{word}" is a duration; say which rule to silence first.',
+                                 "zh": "缺少规则：“{word}”是时长，请先写要静默哪条规则。"},
+    "silence.rule_is_label": {"en": 'Missing RULE: "{word}" is a label; the rule comes right after "{head}".',
+                              "zh": "缺少规则：“{word}”是标签，规则要紧跟在“{head}”后面。"},
+    "silence.not_a_rule": {"en": '"{word}" is not a rule name (letters, digits, "_", ".", "-"; at most 128).',
+                           "zh": "“{word}”不是规则名（字母、数字、“_”、“.”、“-”，最多 128 个字符）。"},
+    "silence.label_twice": {"en": 'The label {label} is given twice: "{first}" and "{second}".',
+                            "zh": "标签 {label} 给了两次：“{first}”和“{second}”。"},
+    "silence.label_value_not_duration": {
+        "en": 'Missing DURATION: "{word}" reads as a label with the value "{value}"; give the label a value, then the '
+              "duration.",
+        "zh": "缺少时长：“{word}”被当成了值为“{value}”的标签；请先写标签的值，再写时长。"},
+    "silence.needs_duration": {"en": 'Missing DURATION: how long should "{rule}" be silenced? Write 30m, 2h, 1d or '
+                                     "1h30m (at most 30 days).",
+                               "zh": "缺少时长：“{rule}”要静默多久？请写 30m、2h、1d、1h30m 或 2小时（最多 30 天）。"},
+    "silence.not_a_duration": {"en": '"{word}" is not a DURATION; write 30m, 2h, 1d or 1h30m.',
+                               "zh": "“{word}”不是时长，请写 30m、2h、1d、1h30m 或 2小时。"},
+    "silence.too_short": {"en": 'A silence of "{word}" would end at once; give at least 1m.',
+                          "zh": "静默“{word}”会立即结束，至少写 1m。"},
+    "silence.too_long": {"en": '"{word}" is too long: a silence lasts at most 30 days.',
+                         "zh": "“{word}”太长了：静默最多 30 天。"},
+    "silence.rule_as_label": {"en": '"{word}": the rule comes right after "silence", not as a label.',
+                              "zh": "“{word}”：规则要紧跟在“静默”（silence）后面，不能写成标签。"},
+    "silence.unknown_label": {"en": 'Unknown label "{label}" in "{word}".',
+                              "zh": "“{word}”里的标签“{label}”无法识别。"},
+    "silence.labels": {"en": "{message} Labels: {labels}.", "zh": "{message}可用标签：{labels}。"},
+    "silence.no_value": {"en": '"{word}" has no value: write {label}=VALUE.',
+                         "zh": "“{word}”没有值，请写成 {label}=值。"},
+    "silence.severity": {"en": '"{word}": severity is 1, 2 or 3.', "zh": "“{word}”：严重程度只能是 1、2 或 3。"},
+    "silence.value_too_long": {"en": '"{label}=…" is too long: a value is at most {limit} characters.',
+                               "zh": "“{label}=…”太长了：值最多 {limit} 个字符。"},
+    # time windows
+    "window.usage": {"en": "a time window is one of {windows}",
+                     "zh": "时间窗口可以是 {windows}，或中文的 今天、昨天、24小时、7天、近30天、2周"},
+    "window.not_a_window": {"en": '"{word}" is not a time window.', "zh": "“{word}”不是时间窗口。"},
+    "window.empty": {"en": '"{word}" is an empty window; give at least 1{unit}.',
+                     "zh": "“{word}”是空窗口，至少写 1{unit}。"},
+    "window.too_long": {"en": '"{word}" is too long: a window is at most 400 days.',
+                        "zh": "“{word}”太长了：时间窗口最多 400 天。"},
+    "window.reversed": {"en": '"{word}" ends ({last}) before it starts ({first}).',
+                        "zh": "“{word}”的结束日期（{last}）早于开始日期（{first}）。"},
+    "window.bad_range": {"en": '"{word}" is not a date range; write FROM..TO with ISO dates, e.g. '
+                               "2026-11-01..2026-11-15.",
+                         "zh": "“{word}”不是日期范围，请写成 开始..结束，例如 2026-11-01..2026-11-15。"},
+    "window.year_range": {"en": '"{text}"{where} is out of range: years {low} to {high}.',
+                          "zh": "“{text}”{where}超出范围：年份须在 {low} 到 {high} 之间。"},
+    "window.bad_date": {"en": '"{text}"{where} is not a valid date.', "zh": "“{text}”{where}不是有效日期。"},
+    "window.in_word": {"en": ' in "{word}"', "zh": "（在“{word}”中）"},
+    "window.future": {"en": "The window {token} starts in the future (today is {today}).",
+                      "zh": "时间窗口 {token} 从未来开始（今天是 {today}）。"},
+    "window.today": {"en": "today", "zh": "今天"},
+    "window.today_back_1": {"en": "yesterday (same hours)", "zh": "昨天同时段"},
+    "window.today_back_n": {"en": "{back} days ago (same hours)", "zh": "{back} 天前同时段"},
+    "window.yesterday": {"en": "yesterday", "zh": "昨天"},
+    "window.yesterday_back_1": {"en": "the day before yesterday", "zh": "前天"},
+    "window.yesterday_back_n": {"en": "{days} days ago", "zh": "{days} 天前"},
+    "window.last": {"en": "last {span}", "zh": "近{span}"},
+    "window.previous": {"en": "previous {span}", "zh": "前{span}"},
+    "window.earlier": {"en": "{span}, {back} periods earlier", "zh": "{span}，往前第 {back} 期"},
+    "unit.h.1": {"en": "hour", "zh": "1小时"},
+    "unit.h.n": {"en": "{amount} hours", "zh": "{amount}小时"},
+    "unit.d.1": {"en": "day", "zh": "1天"},
+    "unit.d.n": {"en": "{amount} days", "zh": "{amount}天"},
+    "unit.w.1": {"en": "week", "zh": "1周"},
+    "unit.w.n": {"en": "{amount} weeks", "zh": "{amount}周"},
+    # permissions
+    "permission.denied": {"en": "Only {role} can {what}; you are signed in as {actor_role}.{hint}",
+                          "zh": "只有{role}才能{what}；你当前的身份是{actor_role}。{hint}"},
+    "permission.own_numbers": {"en": " You can see your own numbers with /agent.",
+                               "zh": "你可以用 /agent（/客服）查看自己的数据。"},
+    "role.agent": {"en": "an agent", "zh": "客服"},
+    "role.manager": {"en": "a manager", "zh": "经理"},
+    "role.admin": {"en": "an admin", "zh": "管理员"},
+    "permission.metrics_by_agent": {"en": "see metrics by agent", "zh": "查看按客服拆分的指标"},
+    "permission.scorecard": {"en": "see the scorecard of {agent}", "zh": "查看 {agent} 的评分卡"},
+    "permission.silence": {"en": "silence alerts", "zh": "静默告警"},
+    "permission.unsilence": {"en": "end a silence", "zh": "取消静默"},
+    "permission.assign": {"en": "assign tickets to {agent}", "zh": "把工单分配给 {agent}"},
+    "permission.shift_start": {"en": "start the shift of {agent}", "zh": "为 {agent} 开始值班"},
+    "permission.shift_stop": {"en": "stop the shift of {agent}", "zh": "结束 {agent} 的值班"},
+    "permission.returns_pending": {"en": "list the after-sales requests awaiting approval",
+                                   "zh": "查看待审批的售后申请"},
+    "permission.returns_approve": {"en": "approve after-sales requests", "zh": "批准售后申请"},
+    "permission.returns_reject": {"en": "reject after-sales requests", "zh": "拒绝售后申请"},
+    # -- help -------------------------------------------------------------------------------------------------
+    "help.title": {"en": "kefu commands:", "zh": "kefu 命令："},
+    "help.entry": {"en": "  {summary}{note}. Example: {example}", "zh": "  {summary}{note}。示例：{example}"},
+    "help.entry_note": {"en": " ({note})", "zh": "（{note}）"},
+    "help.this_help": {"en": "  this help, or one command in detail. Example: {example}",
+                       "zh": "  本帮助，或某个命令的详细说明。示例：{example}"},
+    "help.mention_first": {"en": "Mention the bot first ({mention}), then the command.",
+                           "zh": "先 @机器人（{mention}），再写命令。"},
+    "help.chinese_words": {"en": "Chinese words work too: 指标, 告警, 工单, 客服, 分配, 队列, 值班, 帮助.",
+                           "zh": "英文命令同样可用：/metrics、/alerts、/ticket、/agent、/assign、/queue、/shift、"
+                                 "/kefu help。"},
+    "help.no_charts": {"en": "Charts cannot be shown here; the numbers come as text.",
+                       "zh": "这里无法显示图表，数据以文字给出。"},
+    "help.note": {"en": "Note: {note}.", "zh": "注意：{note}。"},
+    "help.examples": {"en": "Examples:", "zh": "示例："},
+    # -- answers ----------------------------------------------------------------------------------------------
+    "metrics.title": {"en": "*Metrics · {window}{by}*", "zh": "*指标 · {window}{by}*"},
+    "metrics.by": {"en": " by {dimension}", "zh": " · 按{dimension}"},
+    "metrics.not_begun": {"en": "The window {span} has not begun yet: nothing to count.",
+                          "zh": "时间窗口 {span} 还没开始，没有可统计的数据。"},
+    "metrics.versus": {"en": "(▲▼ vs {window})", "zh": "（▲▼ 对比{window}）"},
+    "metrics.total": {"en": "Total: {count} tickets", "zh": "合计：{count} 个工单"},
+    "metrics.chart_attached": {"en": "Chart attached.", "zh": "已附图表。"},
+    "dimension.intent": {"en": "intent", "zh": "意图"},
+    "dimension.channel": {"en": "channel", "zh": "渠道"},
+    "dimension.region": {"en": "region", "zh": "地区"},
+    "dimension.agent": {"en": "agent", "zh": "客服"},
+    "dimension.language": {"en": "language", "zh": "语言"},
+    "dimension.marketplace": {"en": "marketplace", "zh": "平台"},
+    "dimension.sku": {"en": "sku", "zh": "商品"},
+    "sla.none": {"en": "*SLA*: no open ticket is breached or at risk. ✅", "zh": "*SLA*：没有超时或即将超时的工单。✅"},
+    "sla.title": {"en": "*SLA* · {breached} breached, {at_risk} at risk (as of {now})",
+                  "zh": "*SLA* · {breached} 个已超时，{at_risk} 个即将超时（截至 {now}）"},
+    "sla.breached": {"en": "Breached", "zh": "已超时"},
+    "sla.at_risk": {"en": "At risk", "zh": "即将超时"},
+    "alerts.none": {"en": "*Alerts*: nothing is firing. ✅", "zh": "*告警*：没有正在触发的告警。✅"},
+    "alerts.title": {"en": "*Alerts* · {count} firing", "zh": "*告警* · {count} 条正在触发"},
+    "silence.made": {"en": "Silenced {matchers} until {until} ({zone}); silence id {id}.{reason} End it early with "
+                           "/alerts unsilence {id}.",
+                     "zh": "已静默 {matchers}，直到 {until}（{zone}）；静默 ID {id}。{reason}"
+                           "可用 /告警 取消静默 {id} 提前结束。"},
+    "silence.reason": {"en": " Reason: {reason}.", "zh": "原因：{reason}。"},
+    "silence.unknown": {"en": "There is no silence with id {id}. /alerts lists the active ones.",
+                        "zh": "没有 ID 为 {id} 的静默。/告警 会列出生效中的静默。"},
+    "silence.already_ended": {"en": "Silence {id} already ended at {at}.", "zh": "静默 {id} 已于 {at} 结束。"},
+    "silence.ended": {"en": "Silence {id} ({matchers}) ended now; its alerts notify again.",
+                      "zh": "静默 {id}（{matchers}）已结束，相关告警会重新通知。"},
+    "ticket.unknown": {"en": "There is no ticket #{ticket}.", "zh": "没有工单 #{ticket}。"},
+    "agent.unknown": {"en": "There is no agent called {agent}.", "zh": "没有名为 {agent} 的客服。"},
+    "agent.not_begun": {"en": "That window has not begun yet: nothing to score.",
+                        "zh": "该时间窗口还没开始，没有可评分的数据。"},
+    "assign.done": {"en": "Ticket #{ticket} is assigned to {agent}{moved}.",
+                    "zh": "工单 #{ticket} 已分配给 {agent}{moved}。"},
+    "assign.was": {"en": " (was {agent})", "zh": "（原为 {agent}）"},
+    "assign.resolved": {"en": "Ticket #{ticket} is resolved: there is nothing left to assign.",
+                        "zh": "工单 #{ticket} 已解决，无需再分配。"},
+    "resolve.unavailable": {"en": "Resolving tickets is not available here.", "zh": "这里不能结单。"},
+    # -- ticket actions (a card's buttons, /resolve) ----------------------------------------------------------
+    "action.sent": {"en": "Sent the suggested reply to the customer of ticket #{ticket}.",
+                    "zh": "已把建议回复发给工单 #{ticket} 的客户。"},
+    "action.sent_unchanged": {"en": "Sent your reply (the suggestion, unchanged) on ticket #{ticket}.",
+                              "zh": "已在工单 #{ticket} 上发送你的回复（建议回复，未修改）。"},
+    "action.sent_own": {"en": "Sent your reply to the customer of ticket #{ticket}.",
+                        "zh": "已把你的回复发给工单 #{ticket} 的客户。"},
+    "action.assigned": {"en": "Ticket #{ticket} is assigned to {agent}.", "zh": "工单 #{ticket} 已分配给 {agent}。"},
+    "action.already_assigned": {"en": "Ticket #{ticket} is already assigned to {agent}.",
+                                "zh": "工单 #{ticket} 已经分配给 {agent}，无需操作。"},
+    "action.escalated": {"en": "Ticket #{ticket} escalated to severity {severity}; first response due {due}.",
+                         "zh": "工单 #{ticket} 已升级到严重程度 {severity}；首次响应截止 {due}。"},
+    "action.resolved": {"en": "Ticket #{ticket} resolved.{survey}", "zh": "工单 #{ticket} 已解决。{survey}"},
+    "action.survey_now": {"en": " The customer is asked for a rating now.", "zh": "已请客户评分。"},
+    "action.survey_later": {"en": " The customer will be asked for a rating in {delay}.",
+                            "zh": "{delay} 后会请客户评分。"},
+    "action.already_resolved": {"en": "Ticket #{ticket} was already resolved{when}: nothing to do.",
+                                "zh": "工单 #{ticket} 已经解决{when}，无需操作。"},
+    "action.at": {"en": " at {time}", "zh": "（{time}）"},
+    "action.no_ticket": {"en": "There is no ticket #{ticket}.", "zh": "没有工单 #{ticket}。"},
+    "action.not_due": {"en": "Ticket #{ticket} is no longer due to be resolved.",
+                       "zh": "工单 #{ticket} 已不需要自动结单。"},
+    "action.already_corrected": {"en": "Ticket #{ticket} was already corrected to {intent}: nothing to do.",
+                                 "zh": "工单 #{ticket} 已经改为 {intent}，无需操作。"},
+    "action.already_intent": {"en": "Ticket #{ticket} is already {intent}: nothing to correct.",
+                              "zh": "工单 #{ticket} 已经是 {intent}，无需更正。"},
+    "action.intent_corrected": {"en": "Ticket #{ticket} is now {intent} (was {old}){severity}.",
+                                "zh": "工单 #{ticket} 的意图已改为 {intent}（原为 {old}）{severity}。"},
+    "action.severity_changed": {"en": "; severity {old} → {new}", "zh": "；严重程度 {old} → {new}"},
+    "action.learnt": {"en": " kefu learnt it: the same message is now classified as {intent}.",
+                      "zh": "kefu 已学会：同样的消息现在会归为 {intent}。"},
+    "action.not_learnt": {"en": " The correction is saved, but the live classifier did not learn it ({error}); it "
+                                "will after a restart.",
+                          "zh": "更正已保存，但运行中的分类器没能学会（{error}），重启后生效。"},
+    "action.internal": {"en": "kefu could not {action} on ticket #{ticket} because of an internal error; it is in "
+                              "kefu's log. Try again, or ask an administrator.",
+                        "zh": "kefu 在工单 #{ticket} 上执行“{action}”时出了内部错误，"
+                              "详情见 kefu 日志。请重试，或联系管理员。"},
+    "action.loading": {"en": "kefu is still loading its intent model: try again in a minute",
+                       "zh": "kefu 正在加载意图模型，请一分钟后再试"},
+    "action.starting": {"en": "kefu is still starting: try again in a moment", "zh": "kefu 正在启动，请稍后再试"},
+    "action.missing": {"en": "ticket #{ticket} does not exist", "zh": "工单 #{ticket} 不存在"},
+    "action.closed": {"en": "ticket #{ticket} was resolved{when}: {action} is no longer possible (a new customer "
+                            "message opens a new ticket)",
+                      "zh": "工单 #{ticket} 已解决{when}，不能再“{action}”（客户的新消息会开一个新工单）"},
+    "action.no_suggestion": {"en": "ticket #{ticket} has no suggested reply to send: write one with Edit",
+                             "zh": "工单 #{ticket} 没有可发送的建议回复，请用“编辑”自己写一条"},
+    "action.dismissed": {"en": "the suggested reply of ticket #{ticket} was dismissed: nothing was sent; write one "
+                               "with Edit",
+                         "zh": "工单 #{ticket} 的建议回复已被弃用，没有发送；请用“编辑”自己写一条"},
+    "action.already_sent": {"en": "the suggested reply of ticket #{ticket} was already sent{who}: nothing was sent "
+                                  "twice",
+                            "zh": "工单 #{ticket} 的建议回复已经发送过{who}，不会重复发送"},
+    "action.sent_by": {"en": " (by {author} at {time})", "zh": "（{author}，{time}）"},
+    "action.reply_repeat": {"en": "this reply was already sent on ticket #{ticket} at {time}: nothing was sent twice",
+                            "zh": "这条回复已于 {time} 在工单 #{ticket} 上发送过，不会重复发送"},
+    "action.manager_assigns": {"en": "only a manager can assign ticket #{ticket} to someone else ({agent}); use "
+                                     "Assign to me, or ask a manager",
+                               "zh": "只有经理才能把工单 #{ticket} 分配给别人（{agent}）；请用“分配给我”，或找经理"},
+    "action.no_agent": {"en": "no active agent named '{name}'; {hint}", "zh": "没有名为“{name}”的在职客服；{hint}"},
+    "action.agents_close": {"en": "did you mean {names}?", "zh": "你是不是指 {names}？"},
+    "action.agents_all": {"en": "agents: {names}", "zh": "客服有：{names}"},
+    "action.no_agents": {"en": "none yet", "zh": "暂无"},
+    "action.unknown_intent_close": {"en": "unknown intent '{intent}': did you mean {names}?",
+                                    "zh": "没有“{intent}”这个意图，你是不是指 {names}？"},
+    "action.unknown_intent": {"en": "unknown intent '{intent}': the intents are {names}",
+                              "zh": "没有“{intent}”这个意图，可用的意图有 {names}"},
+    "action.deactivated": {"en": "{agent} is deactivated in kefu; ask a manager to reactivate the account",
+                           "zh": "{agent} 在 kefu 中已停用；请找经理重新启用"},
+    "action.name.send": {"en": "send", "zh": "发送"},
+    "action.name.edit": {"en": "edit", "zh": "编辑"},
+    "action.name.assign": {"en": "assign", "zh": "分配"},
+    "action.name.escalate": {"en": "escalate", "zh": "升级"},
+    "action.name.resolve": {"en": "resolve", "zh": "解决"},
+    "action.name.wrong_intent": {"en": "wrong_intent", "zh": "改意图"},
+    # -- alert actions ----------------------------------------------------------------------------------------
+    "alert.internal": {"en": "kefu could not perform {action} on alert #{alert} because of an internal error; it "
+                             "is in kefu's log. Try again, or ask an administrator.",
+                       "zh": "kefu 在告警 #{alert} 上执行 {action} 时出了内部错误，"
+                             "详情见 kefu 日志。请重试，或联系管理员。"},
+    "alert.already_acknowledged": {"en": "Alert #{alert} ({name}) was already acknowledged by {who} at {time}.",
+                                   "zh": "告警 #{alert}（{name}）已由 {who} 于 {time} 确认。"},
+    "alert.acknowledged": {"en": "You acknowledged alert #{alert} ({name}): it stops repeating and notifies again "
+                                 "{again}.",
+                           "zh": "你已确认告警 #{alert}（{name}）：不再重复提醒，{again}会再次通知。"},
+    "alert.again_warning": {"en": "if it turns critical and when it resolves", "zh": "升级为严重或恢复时"},
+    "alert.again": {"en": "when it resolves", "zh": "恢复时"},
+    "alert.silence_denied": {"en": "{reason} A manager can silence it, or you can acknowledge it.",
+                             "zh": "{reason}经理可以静默它，你也可以确认它。"},
+    "alert.already_silenced": {"en": "Alert #{alert} ({name}) is already silenced until {until} by {who} (silence "
+                                     "{silence}): no new silence was made.",
+                               "zh": "告警 #{alert}（{name}）已由 {who} 静默到 {until}（静默 {silence}），"
+                                     "没有新建静默。"},
+    "alert.silenced": {"en": "Silenced {matchers} until {until} (silence {silence}); end it early with /alerts "
+                             "unsilence {silence}.",
+                       "zh": "已静默 {matchers}，"
+                             "直到 {until}（静默 {silence}）；可用 /告警 取消静默 {silence} 提前结束。"},
+    "alert.missing": {"en": "alert #{alert} does not exist", "zh": "告警 #{alert} 不存在"},
+    "alert.missing_here": {"en": "alert #{alert} does not exist (it may be from another kefu installation)",
+                           "zh": "告警 #{alert} 不存在（可能来自另一套 kefu）"},
+    "alert.resolved": {"en": "alert #{alert} ({name}) is resolved{when}: there is nothing to {what}",
+                       "zh": "告警 #{alert}（{name}）已恢复{when}，无需{what}"},
+    "alert.what.acknowledge": {"en": "acknowledge", "zh": "确认"},
+    "alert.what.silence": {"en": "silence", "zh": "静默"},
+}
+
+
+@dataclass(frozen=True)
+class Phrase:
+    """A message of kefu's own: the catalogue key and its fields, written out in a language by `text`."""
+
+    key: str
+    fields: Mapping[str, object] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.key not in PHRASES:
+            raise KeyError(f"no phrase {self.key!r} in handlers.phrases.PHRASES")
+
+    def text(self, language: str | None = "en") -> str:
+        """The message in `language` ("en", "zh"; anything else is English)."""
+        lang = language_of(language)
+        values = {name: value.text(lang) if isinstance(value, Phrase) else value for name, value in self.fields.items()}
+        return PHRASES[self.key][lang].format(**values)
+
+    def __str__(self) -> str:
+        return self.text("en")
+
+
+def say(key: str, **fields: object) -> Phrase:
+    """The phrase `key` with its fields, to be written in the asker's language later."""
+    return Phrase(key, fields)
+
+
+def phrase(key: str, language: str | None = "en", **fields: object) -> str:
+    """The phrase `key` written in `language` at once."""
+    return Phrase(key, fields).text(language)
+
+
+def language_of(value: str | None) -> Language:
+    """kefu's language for a setting or a request: Chinese for "zh", "zh-CN", "zh_Hans" …, else English."""
+    return "zh" if isinstance(value, str) and value.strip().casefold().replace("_", "-").split("-")[0] == "zh" \
+        else "en"
+
+
+def text_in(message: object, language: str | None) -> str:
+    """`message` in `language` when it is a Phrase (or carries one as `.phrase`), else as it is."""
+    if isinstance(message, Phrase):
+        return message.text(language)
+    carried = getattr(message, "phrase", None)
+    if isinstance(carried, Phrase):
+        return carried.text(language)
+    return str(message)
