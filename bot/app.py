@@ -20,6 +20,7 @@ import threading
 import time
 import uuid
 from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -67,11 +68,17 @@ class StartupError(Exception):
 
 def load_intent_model(settings: Settings, engine: Engine) -> Classifier:
     """Embedder (with its disk cache in var/cache) + catalogue + examples learnt from agents → fitted classifier."""
+    from threadpoolctl import threadpool_limits
+
+    from intents.batching import EncodeBatcher
     from intents.catalogue import CatalogueError, load_catalogue, starter_catalogue
     from intents.classifier import IntentClassifier
     from intents.embedders import CachedEmbedder, load_embedder
     from intents.language import detect_language
 
+    # The ingest threads are kefu's parallelism: BLAS threads inside each matrix product (the classifier's, the
+    # sentiment head's) would only spin against them (intents/embedders.py, UseMultilingualEmbedder).
+    threadpool_limits(limits=settings.intents.threads or 1, user_api="blas")
     catalogue = load_catalogue(settings.intents.catalogue) if settings.intents.catalogue else starter_catalogue()
     with Session(engine) as session:
         learnt = session.execute(select(IntentExample.intent, IntentExample.text).order_by(IntentExample.id)).all()
@@ -89,8 +96,9 @@ def load_intent_model(settings: Settings, engine: Engine) -> Classifier:
     embedder = CachedEmbedder(load_embedder(settings.intents.embedder, threads=settings.intents.threads),
                               Path(settings.var_dir) / "cache")
     classifier = IntentClassifier.fit(catalogue, embedder)
-    # The disk cache is for the catalogue: customers' messages are encoded without being written to disk.
-    classifier.embedder = embedder.inner
+    # The disk cache is for the catalogue: customers' messages are encoded without being written to disk, and
+    # those that arrive together (the ingest pool's threads) are encoded in one call of the model.
+    classifier.embedder = EncodeBatcher(embedder.inner)
     for sample in LANGUAGE_WARM_UP:  # lingua loads its models lazily, the encoder warms up on its first call:
         detect_language(sample)  # do both now rather than on the first customer's message
     classifier.predict(LANGUAGE_WARM_UP[0])
@@ -152,6 +160,7 @@ class Kefu:
         self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self._worker_task: asyncio.Task[None] | None = None
         self._model_thread: threading.Thread | None = None
+        self._ingest_executor: ThreadPoolExecutor | None = None  # the pipeline's threads (settings.ingest_workers)
         self._closers: list[Callable[[], Awaitable[None]]] = []
         self._executor: CommandExecutor | None = None
         self.team_channels: list[TeamChannel] = []
@@ -318,10 +327,12 @@ class Kefu:
             classifier = self.model_loader(self.settings, self.engine)
             sentiment = load_sentiment_model(self.settings, classifier)
             worker = self.outbox_worker
+            self._ingest_executor = ThreadPoolExecutor(self.settings.ingest_workers, thread_name_prefix="kefu-ingest")
             self.pipeline = Pipeline(self.engine, classifier, self.templates, self.settings,
                                      on_enqueued=worker.notify if worker is not None else None,
                                      reply_channels=self.reply_channels(), faq=self._faq_index(classifier),
-                                     sentiment=sentiment, orders=self.order_lookup)
+                                     sentiment=sentiment, orders=self.order_lookup,
+                                     executor=self._ingest_executor)
         except Exception as exc:
             self.model_error = f"{type(exc).__name__}: {exc}"
             log.error("the intent model failed to load: %s", self.model_error)
@@ -352,6 +363,8 @@ class Kefu:
             await self.outbox_worker.stop()
         if self._worker_task is not None:
             await self._worker_task
+        if self._ingest_executor is not None:
+            await asyncio.to_thread(self._ingest_executor.shutdown)
         if self.kf_channel is not None:
             await self.kf_channel.close()
         for close in self._closers:
@@ -366,7 +379,9 @@ class Kefu:
         from handlers.actions import ActionResult, TicketActions
 
         if self.pipeline is None or self.engine is None:
-            return ActionResult(False, "kefu is still loading its intent model: try again in a minute")
+            from handlers.phrases import phrase
+
+            return ActionResult(False, phrase("action.loading", action.language))
         return await TicketActions(self.engine, self.pipeline, self.pipeline.classifier).perform(action)
 
     async def handle_alert_action(self, action: AlertAction) -> ActionResult:
@@ -376,7 +391,9 @@ class Kefu:
         from handlers.alert_actions import AlertActions
 
         if self.engine is None:
-            return ActionResult(False, "kefu is still starting: try again in a moment")
+            from handlers.phrases import phrase
+
+            return ActionResult(False, phrase("action.starting", action.language))
         worker = self.outbox_worker
         return await AlertActions(self.engine, self.settings,
                                   on_enqueued=worker.notify if worker is not None else None).perform(action)
@@ -425,14 +442,16 @@ class Kefu:
 
     async def handle_command(self, request: CommandRequest, actor: Actor,
                              capabilities: object | None = None) -> CommandAnswer:
-        """A manager command typed on any team channel: parsed, authorized, answered and audited."""
+        """A manager command typed on any team channel: parsed, authorized, answered and audited, in the request's
+        language (kefu's own words; DingTalk and WeCom ask for their configured one)."""
         from handlers.commands.executor import executor_from_settings
 
         assert self.engine is not None, "prepare() opens the database before commands arrive"
         if self._executor is None:
             self._executor = executor_from_settings(self.settings, self.engine)
         return await asyncio.to_thread(self._executor.execute, request.text, actor, platform=request.platform,
-                                       channel_id=request.channel_id, capabilities=capabilities)
+                                       channel_id=request.channel_id, capabilities=capabilities,
+                                       language=request.language)
 
     # ---- health ------------------------------------------------------------------------------------------
 

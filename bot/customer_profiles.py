@@ -45,15 +45,13 @@ def raised_severity(severity: int, tier: str | None) -> int:
     return max(1, severity - 1) if tier == "high" else severity
 
 
-def known_tier(session: Session, channel: str, external_id: str, stats: CustomerStats | None,
-               settings: CustomerSettings) -> str | None:
+def known_tier(customer: Customer, stats: CustomerStats | None, settings: CustomerSettings) -> str | None:
     """The customer's tier: from what an order source just said, else as their profile last recorded it."""
     if stats is not None:
         tier = value_tier(stats.orders_count, stats.lifetime_value, settings)
         if tier is not None:
             return tier
-    return session.scalar(select(Customer.tier).where(Customer.channel == channel,
-                                                      Customer.external_id == external_id))
+    return customer.tier
 
 
 def profile_fields(session: Session, customer: Customer, intent_severity: int | None,

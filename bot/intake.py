@@ -10,11 +10,12 @@ the caller's `at`: now for live traffic (bot.pipeline), the message's own time f
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
@@ -42,15 +43,19 @@ class Filed:
 
 
 def file_inbound(session: Session, sla: SlaSettings, inbound: Inbound, guess: LanguageGuess, language: str | None,
-                 prediction: Prediction, at: datetime, *, history: bool = False) -> Filed:
+                 prediction: Prediction, at: datetime, *, history: bool = False, customer: Customer | None = None,
+                 message_fields: Mapping[str, Any] | None = None) -> Filed:
     """Store a customer's message (understood as `language` and `prediction`) on its conversation's ticket.
 
     With `history` the message is from the past, filed in time order: it also joins a ticket that was resolved at
     or after `at` (the export recorded the resolution, the conversation had not ended yet at that message).
+    `customer`: the customer as `lock_customer` returned it in this transaction (None: locked here);
+    `message_fields`: more columns of the message row (its sentiment), written with it rather than updated after.
     IntegrityError on flush: the channel's message id is stored already.
     """
     conversation_id = inbound.conversation_id or inbound.customer.id
-    customer = lock_customer(session, inbound.channel, inbound.customer, at)
+    if customer is None:
+        customer = lock_customer(session, inbound.channel, inbound.customer, at)
     ticket = conversation_ticket(session, inbound.channel, conversation_id, resolved_after=at if history else None)
     opened = ticket is None
     if ticket is None:
@@ -61,7 +66,7 @@ def file_inbound(session: Session, sla: SlaSettings, inbound: Inbound, guess: La
         ticket_id=ticket.id, channel=inbound.channel, channel_message_id=inbound.channel_message_id,
         direction="in", author_kind="customer", author=inbound.customer.id, text=inbound.text,
         language=language, language_confidence=guess.confidence, intent=prediction.intent,
-        confidence=prediction.confidence, sent_at=inbound.sent_at, created_at=at,
+        confidence=prediction.confidence, sent_at=inbound.sent_at, created_at=at, **(message_fields or {}),
     )
     session.add(message)
     session.flush()
@@ -89,23 +94,22 @@ def file_agent_message(session: Session, sla: SlaSettings, ticket: Ticket, autho
 
 def lock_customer(session: Session, channel: str, info: CustomerInfo, now: datetime) -> Customer:
     """Get or create the customer (race-safe), refresh what the channel states about them, and hold the row
-    lock (the SQLite write lock) until commit, so one customer's messages open tickets one at a time."""
-    table = Customer.__table__  # type: ignore[attr-defined]
+    lock (the SQLite write lock) until commit, so one customer's messages open tickets one at a time.
+
+    One statement: INSERT ... ON CONFLICT DO UPDATE (the update takes the row lock even when nothing is stated)
+    RETURNING the row."""
     values = {"channel": channel, "external_id": info.id, "name": info.name, "language": info.language,
               "country": info.country, "email": info.email, "created_at": now}
     dialect = session.get_bind().dialect.name
     insert: Any = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    session.execute(insert(table).values(values).on_conflict_do_nothing(index_elements=["channel", "external_id"]))
-    stated = {k: v for k, v in (("name", info.name), ("language", info.language), ("country", info.country),
-                                ("email", info.email)) if v}
-    session.execute(
-        update(table)
-        .where(table.c.channel == channel, table.c.external_id == info.id)
-        .values(stated or {"id": table.c.id})
-    )
-    return session.scalars(
-        select(Customer).where(Customer.channel == channel, Customer.external_id == info.id)
-    ).one()
+    statement = insert(Customer).values(values)
+    stated = [key for key, value in (("name", info.name), ("language", info.language), ("country", info.country),
+                                     ("email", info.email)) if value]
+    statement = statement.on_conflict_do_update(
+        index_elements=["channel", "external_id"],
+        set_={key: statement.excluded[key] for key in stated} or {"channel": statement.excluded.channel},
+    ).returning(Customer)
+    return session.scalars(statement, execution_options={"populate_existing": True}).one()
 
 
 def conversation_ticket(session: Session, channel: str, conversation_id: str, *,

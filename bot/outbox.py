@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import random
 from collections.abc import Callable, Mapping
@@ -30,6 +31,7 @@ from typing import Any, Protocol
 from sqlalchemy import and_, exists, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session
 
@@ -39,7 +41,8 @@ from models.tables import AuditEvent, OutboxItem, Ticket
 
 log = logging.getLogger(__name__)
 
-MAX_IN_FLIGHT = 4
+MAX_IN_FLIGHT = 16  # sends at once per worker: a burst's replies and cards must not queue behind a few sends
+RECORD_RETRY_FIRST_DELAY = 0.1  # seconds; doubled on each retry of recording a send's result
 JITTER = 0.2
 _ERROR_LENGTH = 2000
 _REF_LENGTH = 255
@@ -99,17 +102,19 @@ def enqueue(
         "next_attempt_at": now,
         "created_at": now,
     }
-    table = OutboxItem.__table__  # type: ignore[attr-defined]
     dialect = session.get_bind().dialect.name
     statement: Any
     if dialect == "postgresql":
-        statement = postgresql.insert(table).values(values)
+        statement = postgresql.insert(OutboxItem).values(values)
     elif dialect == "sqlite":
-        statement = sqlite.insert(table).values(values)
+        statement = sqlite.insert(OutboxItem).values(values)
     else:  # pragma: no cover - kefu supports SQLite and PostgreSQL only
         raise RuntimeError(f"unsupported database dialect {dialect!r}")
-    session.execute(statement.on_conflict_do_nothing(index_elements=["dedup_key"]))
-    item = session.scalars(select(OutboxItem).where(OutboxItem.dedup_key == dedup_key)).one()  # type: ignore[arg-type]
+    # RETURNING gives the new row; nothing comes back when the key exists, and then the existing item is read.
+    inserted = session.scalars(statement.on_conflict_do_nothing(index_elements=["dedup_key"]).returning(OutboxItem))
+    item = inserted.one_or_none()
+    if item is None:
+        item = session.scalars(select(OutboxItem).where(OutboxItem.dedup_key == dedup_key)).one()  # type: ignore[arg-type]
     return item
 
 
@@ -241,9 +246,25 @@ class OutboxWorker:
         else:
             outcome = await self._send(item)
         if outcome.error is None:
-            await asyncio.to_thread(self._record_sent, item, outcome.ref)
+            await self._record(item, functools.partial(self._record_sent, item, outcome.ref))
         else:
-            await asyncio.to_thread(self._record_failure, item, outcome)
+            await self._record(item, functools.partial(self._record_failure, item, outcome))
+
+    async def _record(self, item: OutboxItem, record: Callable[[], None]) -> None:
+        """Record a send's result. A database error (a restart, dropped connections) is retried while the claim
+        lasts: an item that went out must not be sent again just because its result could not be written at once.
+        Recording is conditional on the item's state, so a retry after a write that did land changes nothing."""
+        delay = RECORD_RETRY_FIRST_DELAY
+        while True:
+            try:
+                await asyncio.to_thread(record)
+                return
+            except DBAPIError:
+                until = item.claimed_until
+                if until is None or (until - self.clock()).total_seconds() <= delay:
+                    raise
+                await asyncio.sleep(delay)
+                delay *= 2
 
     async def _send(self, item: OutboxItem) -> _Outcome:
         sender = self.senders.get(item.channel)

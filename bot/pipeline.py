@@ -15,8 +15,11 @@ The pipeline knows a message's channel only as a name: it never imports an adapt
 from __future__ import annotations
 
 import asyncio
+import contextvars
+import functools
 import logging
 from collections.abc import Callable
+from concurrent.futures import Executor
 from dataclasses import asdict, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
@@ -30,7 +33,7 @@ from bot.after_sales.flow import opening_buttons
 from bot.assignment.routing import TicketAssigner
 from bot.csat import SurveyAnswers
 from bot.customer_profiles import apply_stats, known_tier, profile_fields, raised_severity
-from bot.intake import file_agent_message, file_inbound
+from bot.intake import file_agent_message, file_inbound, lock_customer
 from bot.logs import request_id_var
 from bot.messages import Card, CardButton, CardField, Inbound, IngestResult, Reply, card_to_payload
 from bot.order_context import LookupResult, OrderLookup, OrderQuery
@@ -38,7 +41,7 @@ from bot.order_context.context import card_text, hold_reason, template_variables
 from bot.outbox import enqueue
 from bot.replies import ReplyComposer, ReplyDecision
 from bot.reply_policy import PairChange, ReplyPolicy, policy_config, shipped_faq_intents
-from bot.sentiment_priority import apply_sentiment, sentiment_fields
+from bot.sentiment_priority import apply_sentiment, sentiment_columns, sentiment_fields
 from bot.settings import Settings
 from models.db import session_scope, utcnow
 from models.tables import Customer, Message, Ticket
@@ -113,10 +116,13 @@ class Pipeline:
         sentiment: SentimentScorer | None = None,
         csat: SurveyAnswers | None = None,
         orders: OrderLookup | None = None,
+        executor: Executor | None = None,
     ) -> None:
         """`on_enqueued` is called (on the event loop) after outbound work was committed; `reply_channels` are
         the customer channels that can deliver replies now (None: all), elsewhere FAQs are suggested, not sent;
-        `orders` looks up the order behind a message (None: no order source is configured)."""
+        `orders` looks up the order behind a message (None: no order source is configured); `executor` runs
+        `ingest` (None: asyncio's default executor) — a pool of its own keeps a burst of customer messages from
+        queueing ahead of everything else the process runs in threads, and lets their encodes form batches."""
         if detect_language is None:
             from intents.language import detect_language as detect_language_default
 
@@ -137,11 +143,17 @@ class Pipeline:
         self.sentiment = sentiment if settings.sentiment.enabled else None
         self.csat = csat or SurveyAnswers(engine, settings)
         self.orders = orders
+        self.executor = executor
 
     # ---- async entry points ------------------------------------------------------------------------------
 
     async def ingest(self, inbound: Inbound) -> IngestResult:
-        result = await asyncio.to_thread(self.ingest_sync, inbound)
+        if self.executor is None:
+            result = await asyncio.to_thread(self.ingest_sync, inbound)
+        else:
+            context = contextvars.copy_context()  # as asyncio.to_thread does: the request id goes along
+            result = await asyncio.get_running_loop().run_in_executor(
+                self.executor, functools.partial(context.run, self.ingest_sync, inbound))
         if result.action != "duplicate":
             self._notify()
         return result
@@ -247,13 +259,14 @@ class Pipeline:
     ) -> IngestResult:
         now = utcnow()
         conversation_id = inbound.conversation_id or inbound.customer.id
+        customer = lock_customer(session, inbound.channel, inbound.customer, now)
         # A high-value customer's message is one severity step more urgent than its intent alone.
         intent_severity = prediction.severity
-        tier = known_tier(session, inbound.channel, inbound.customer.id, order.stats if order else None,
-                          self.settings.customers)
+        tier = known_tier(customer, order.stats if order else None, self.settings.customers)
         prediction = replace(prediction, severity=raised_severity(prediction.severity, tier))
         # IntegrityError here: the message was stored meanwhile → duplicate
-        filed = file_inbound(session, self.settings.sla, inbound, guess, language, prediction, now)
+        filed = file_inbound(session, self.settings.sla, inbound, guess, language, prediction, now,
+                             customer=customer, message_fields=sentiment_columns(mood))
         customer, ticket, message = filed.customer, filed.ticket, filed.message
         if order is not None and order.stats is not None:
             apply_stats(customer, order.stats, self.settings.customers)

@@ -17,8 +17,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
@@ -119,9 +120,15 @@ class ReplyPolicy:
         return change
 
     def record_auto_sent(self, session: Session, intent: str, language: str | None) -> None:
-        row = self._pair_for_update(session, intent, pair_language(language), "auto")
-        row.auto_sent += 1
-        session.add(row)
+        """Count an auto-reply sent for the pair: one atomic upsert (the count is right under concurrent senders,
+        and the pair's row is locked no longer than its own transaction needs)."""
+        table = ReplyPair.__table__  # type: ignore[attr-defined]
+        insert: Any = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+        statement = insert(table).values(intent=intent, language=pair_language(language), mode="auto", accepted=0,
+                                         edited=0, rejected=0, auto_sent=1, negative_after_auto=0,
+                                         changed_at=utcnow())
+        session.execute(statement.on_conflict_do_update(index_elements=["intent", "language"],
+                                                        set_={"auto_sent": table.c.auto_sent + 1}))
 
     def record_negative_after_auto(self, session: Session, intent: str, language: str | None,
                                    actor: str = "system") -> PairChange | None:

@@ -10,7 +10,7 @@ the step is measured from the message's own severity.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from bot.intake import due_times
 from bot.messages import CardField
@@ -25,6 +25,11 @@ if TYPE_CHECKING:
 
 def strongly_negative(score: float | None, settings: SentimentSettings) -> bool:
     return score is not None and score <= -settings.strong_negative
+
+
+def sentiment_columns(mood: SentimentScore | None) -> dict[str, Any]:
+    """The inbound message row's sentiment columns for `mood` (none when not scored): written with the row."""
+    return {} if mood is None else {"sentiment": mood.label, "sentiment_score": mood.score}
 
 
 def apply_sentiment(message: Message, ticket: Ticket, message_severity: int, mood: SentimentScore | None,

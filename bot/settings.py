@@ -202,7 +202,7 @@ class OutboxSettings(_Section):
 class IntentSettings(_Section):
     catalogue: Path | None = None  # None: the shipped starter catalogue
     embedder: str = "use-multilingual"
-    threads: int | None = Field(default=None, ge=1)
+    threads: int | None = Field(default=None, ge=1)  # BLAS threads per encode; None: 1 (ingest_workers run in parallel)
 
 
 class ReplySettings(_Section):
@@ -1138,6 +1138,8 @@ class Settings(BaseSettings):
     webhook_callback_url: str | None = None
     public_url: str | None = None  # kefu's address as the team's browsers reach it (links to charts)
     console_secret: SecretStr | None = None  # signs console sessions; default: generated into var/console-secret
+    # Customer messages understood at once (their encodes share one model call, bot/pipeline.py); the rest queue.
+    ingest_workers: int = Field(default=8, ge=1, le=64)
 
     intents: IntentSettings = Field(default_factory=IntentSettings)
     replies: ReplySettings = Field(default_factory=ReplySettings)
