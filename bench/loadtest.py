@@ -37,9 +37,10 @@ from typing import Any
 
 import aiohttp
 from aiohttp import web
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 from sqlmodel import Session
 
+from bench.metrics import postgres_database
 from models.db import create_db_engine
 from models.migrate import upgrade
 from models.tables import Message, OutboxItem
@@ -47,7 +48,6 @@ from models.tables import Message, OutboxItem
 ROOT = Path(__file__).resolve().parent.parent
 API_TOKEN = "loadtest-token-0123456789"
 API_SECRET = "loadtest-secret-9876543210"
-POSTGRES_ADMIN_URL = os.environ.get("KEFU_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 DELIVERY_TIMEOUT = 120.0
 
 QUESTIONS = [
@@ -210,27 +210,6 @@ def socket_port() -> Iterator[int]:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         yield int(sock.getsockname()[1])
-
-
-@contextmanager
-def postgres_database() -> Iterator[str | None]:
-    """A throwaway database on the local PostgreSQL server, or None when no server answers."""
-    name = f"kefu_load_{uuid.uuid4().hex[:8]}"
-    admin = create_db_engine(POSTGRES_ADMIN_URL)
-    try:
-        with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-            connection.execute(text(f'CREATE DATABASE "{name}"'))
-    except Exception as exc:  # no server: the PostgreSQL setups are skipped
-        print(f"  PostgreSQL unavailable ({str(exc).splitlines()[0]}): skipping its setups", file=sys.stderr)
-        admin.dispose()
-        yield None
-        return
-    try:
-        yield POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
-    finally:
-        with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 # ---- one run -----------------------------------------------------------------------------------------------------

@@ -16,13 +16,18 @@ from __future__ import annotations
 import argparse
 import getpass
 import sys
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, TypeVar
 
 from bot.settings import load_settings
 
 if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
     from bot.agent_accounts import AssignmentProfile
     from models.tables import Agent
+
+T = TypeVar("T")
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -95,7 +100,6 @@ def _profile(args: argparse.Namespace, timezone: str) -> AssignmentProfile:
 
 def _set(args: argparse.Namespace) -> int:
     from bot.agent_accounts import UNSET, AccountError, update_agent
-    from models.migrate import open_database
 
     settings = load_settings(args.config)
     try:
@@ -104,11 +108,7 @@ def _set(args: argparse.Namespace) -> int:
             print("kefu: give at least one of --languages, --skills, --shift, --capacity, --senior, --role",
                   file=sys.stderr)
             return 2
-        engine = open_database(settings.database_url)
-        try:
-            agent = update_agent(engine, args.name, profile)
-        finally:
-            engine.dispose()
+        agent = _in_database(settings.database_url, lambda engine: update_agent(engine, args.name, profile))
     except AccountError as exc:
         print(f"kefu: {exc}", file=sys.stderr)
         return 1
@@ -118,19 +118,24 @@ def _set(args: argparse.Namespace) -> int:
 
 def _list(args: argparse.Namespace) -> int:
     from bot.agent_accounts import list_agents
-    from models.migrate import open_database
 
-    settings = load_settings(args.config)
-    engine = open_database(settings.database_url)
-    try:
-        agents = list_agents(engine)
-    finally:
-        engine.dispose()
+    agents = _in_database(load_settings(args.config).database_url, list_agents)
     if not agents:
         print("no agents yet: kefu agents add NAME")
     for agent in agents:
         print(f"{agent.name}{'' if agent.active else ' (deactivated)'}: {_describe(agent)}")
     return 0
+
+
+def _in_database(database_url: str, work: Callable[[Engine], T]) -> T:
+    """`work(engine)` on the database at the latest schema, the engine disposed of afterwards."""
+    from models.migrate import open_database
+
+    engine = open_database(database_url)
+    try:
+        return work(engine)
+    finally:
+        engine.dispose()
 
 
 def _describe(agent: Agent) -> str:
@@ -141,6 +146,16 @@ def _describe(agent: Agent) -> str:
         "shift " + (agent.shift or "none (only when started with /shift start)"),
         "capacity " + (str(agent.capacity) if agent.capacity is not None else "no limit"),
     ])
+
+
+def _new_password(from_stdin: bool) -> str | None:
+    """The password typed twice (or one line of stdin), checked before any database is opened; None: they differ."""
+    from bot.agent_accounts import hash_password
+
+    password = _read_password(from_stdin)
+    if password is not None:
+        hash_password(password)  # AccountError for a too-short password
+    return password
 
 
 def _read_password(from_stdin: bool) -> str | None:
@@ -154,23 +169,18 @@ def _read_password(from_stdin: bool) -> str | None:
 
 
 def _add(args: argparse.Namespace) -> int:
-    from bot.agent_accounts import AccountError, add_agent, check_name, hash_password, parse_languages
-    from models.migrate import open_database
+    from bot.agent_accounts import AccountError, add_agent, check_name, parse_languages
 
     settings = load_settings(args.config)
     try:
         name = check_name(args.name)
         languages = parse_languages(args.languages)
         profile = _profile(args, settings.timezone)
-        password = _read_password(args.password_stdin)
+        password = _new_password(args.password_stdin)
         if password is None:
             return 1
-        hash_password(password)  # a too-short password is refused before the database is opened
-        engine = open_database(settings.database_url)
-        try:
-            agent = add_agent(engine, name, password, role=args.role, languages=languages, profile=profile)
-        finally:
-            engine.dispose()
+        agent = _in_database(settings.database_url, lambda engine: add_agent(
+            engine, name, password, role=args.role, languages=languages, profile=profile))
     except AccountError as exc:
         print(f"kefu: {exc}", file=sys.stderr)
         return 1
@@ -179,20 +189,14 @@ def _add(args: argparse.Namespace) -> int:
 
 
 def _passwd(args: argparse.Namespace) -> int:
-    from bot.agent_accounts import AccountError, hash_password, set_password
-    from models.migrate import open_database
+    from bot.agent_accounts import AccountError, set_password
 
     settings = load_settings(args.config)
     try:
-        password = _read_password(args.password_stdin)
+        password = _new_password(args.password_stdin)
         if password is None:
             return 1
-        hash_password(password)  # a too-short password is refused before the database is opened
-        engine = open_database(settings.database_url)
-        try:
-            agent = set_password(engine, args.name, password)
-        finally:
-            engine.dispose()
+        agent = _in_database(settings.database_url, lambda engine: set_password(engine, args.name, password))
     except AccountError as exc:
         print(f"kefu: {exc}", file=sys.stderr)
         return 1
@@ -202,21 +206,18 @@ def _passwd(args: argparse.Namespace) -> int:
 
 def _link(args: argparse.Namespace) -> int:
     from bot.agent_accounts import LINKABLE_PLATFORMS, AccountError, link_identities
-    from models.migrate import open_database
 
     identities = {p: getattr(args, p) for p in LINKABLE_PLATFORMS if getattr(args, p) is not None}
     if not identities:
         print("kefu: name at least one of --slack, --dingtalk, --wecom", file=sys.stderr)
         return 2
     settings = load_settings(args.config)
-    engine = open_database(settings.database_url)
     try:
-        result = link_identities(engine, args.name, identities, take=args.take)
+        result = _in_database(settings.database_url,
+                              lambda engine: link_identities(engine, args.name, identities, take=args.take))
     except AccountError as exc:
         print(f"kefu: {exc}", file=sys.stderr)
         return 1
-    finally:
-        engine.dispose()
     agent = result.agent
     linked = ", ".join(f"{platform} {user}" for platform, user in sorted(agent.identities.items()))
     print(f"agent {agent.name} is {linked}")
