@@ -161,8 +161,11 @@ async def test_two_replicas_store_and_send_everything_exactly_once(
                 with Session(engine) as session:
                     alert_rows = session.scalars(select(Alert).where(Alert.rule == "burst_volume")).all()
                 assert len(alert_rows) == 1, [(a.level, a.state) for a in alert_rows]  # one alert, not one per replica
-                alert_posts = [body for body in slack_posts() if "burst_volume" in json.dumps(body, ensure_ascii=False)]
-                assert len(alert_posts) == 1, alert_posts
+                # The alert may post as a warning while the burst grows and again when it turns critical, but each
+                # level once: two replicas evaluating it every second never post the same notification twice.
+                levels = Counter(str(body.get("text", "")).split(":")[0] for body in slack_posts()
+                                 if "burst_volume" in json.dumps(body, ensure_ascii=False))
+                assert levels and set(levels.values()) == {1}, levels
                 # One reply per reply item, each once.
                 keys = Counter((body.get("ticket_id"), body.get("text")) for body in callback.received)
                 assert len(callback.received) == replies
