@@ -34,9 +34,9 @@ from models.tables import (
 from tests.e2e.conftest import API_SECRET, API_TOKEN, FAST_OUTBOX
 from tests.fakes.slack import FakeSlack
 from tests.fakes.wecom import FakeWeCom
+from tests.slack.conftest import fake_slack, without_proxies  # noqa: F401  (shared fixtures)
 from tests.test_pipeline import FixedClassifier
 
-PROXY_VARIABLES = ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "ALL_PROXY", "all_proxy")
 WECOM_TOKEN = "hostileCallbackToken"
 WECOM_AES_KEY = "HOSTILEhostile0123456789abcdefghijklmnopqrs"  # 43 characters, as WeCom generates them
 ROW_TABLES = (Customer, Ticket, Message, OutboxItem, DailyOrders, Agent, AuditEvent, DeliveryReceipt)
@@ -50,19 +50,7 @@ def row_counts(engine: Engine) -> dict[str, int]:
 
 
 @pytest.fixture
-def without_proxies(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in PROXY_VARIABLES:
-        monkeypatch.delenv(name, raising=False)
-
-
-@pytest.fixture
-def fake_slack(without_proxies: None) -> Iterator[FakeSlack]:
-    with FakeSlack() as fake:
-        yield fake
-
-
-@pytest.fixture
-def fake_wecom(without_proxies: None) -> Iterator[FakeWeCom]:
+def fake_wecom(without_proxies: None) -> Iterator[FakeWeCom]:  # noqa: F811  (the shared fixture)
     with FakeWeCom() as fake:
         yield fake
 
