@@ -99,7 +99,7 @@ def load_intent_model(settings: Settings, engine: Engine) -> Classifier:
     # The disk cache is for the catalogue: customers' messages are encoded without being written to disk, and
     # those that arrive together (the ingest pool's threads) are encoded in one call of the model.
     classifier.embedder = EncodeBatcher(embedder.inner)
-    for sample in LANGUAGE_WARM_UP:  # lingua loads its models lazily, the encoder warms up on its first call:
+    for sample in LANGUAGE_WARM_UP:  # the language model loads lazily, the encoder warms up on its first call:
         detect_language(sample)  # do both now rather than on the first customer's message
     classifier.predict(LANGUAGE_WARM_UP[0])
     log.info("intent model ready: %d intents, %d examples (%d learnt), embedder %s", len(catalogue),

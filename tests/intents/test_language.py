@@ -6,7 +6,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from intents.language import LanguageGuess, LanguageIdentifier, detect_language
+from intents.language import DEFAULT_LANGUAGES, LanguageGuess, LanguageIdentifier, detect_language
 
 
 @pytest.mark.parametrize(
@@ -38,6 +38,16 @@ def test_detects_the_customers_language(text: str, code: str) -> None:
     guess = detect_language(text)
     assert guess.code == code
     assert 0 < guess.confidence <= 1
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["where is my order", "where is my parcel please", "cancel my order", "i want a refund", "my package is late"],
+)
+def test_short_lowercase_english_is_english(text: str) -> None:
+    guess = detect_language(text)
+    assert guess.code == "en"
+    assert guess.confidence >= 0.5  # confident enough to win over the customer's stated language
 
 
 def test_full_sentences_are_detected_with_high_confidence() -> None:
@@ -73,6 +83,21 @@ def test_mixed_language_text_gets_one_best_guess() -> None:
     assert 0 < guess.confidence <= 1
 
 
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("请问 iPhone 15 Pro Max 什么时候到货", "zh"),
+        ("AirPods Pro の返品をしたい", "ja"),
+        ("Galaxy S24 Ultra 언제 배송돼요", "ko"),
+        ("Где мой заказ? order status", "ru"),
+    ],
+)
+def test_product_names_in_latin_letters_do_not_outvote_the_customers_script(text: str, code: str) -> None:
+    guess = detect_language(text)
+    assert guess.code == code
+    assert guess.confidence >= 0.5
+
+
 def test_non_text_input_is_a_clear_type_error() -> None:
     with pytest.raises(TypeError, match="expects text"):
         detect_language(None)  # type: ignore[arg-type]
@@ -91,6 +116,19 @@ def test_a_custom_language_set_only_answers_with_those_languages() -> None:
     identifier = LanguageIdentifier(["en", "de"])
     assert identifier.detect("¿Dónde está mi pedido?").code in {"en", "de"}
     assert identifier.detect("Wo ist meine Bestellung?").code == "de"
+
+
+def test_a_widened_language_set_tells_languages_of_one_script_apart() -> None:
+    identifier = LanguageIdentifier([*DEFAULT_LANGUAGES, "uk", "da"])
+    assert identifier.detect("Де моє замовлення? Я заплатив тиждень тому.").code == "uk"
+    assert identifier.detect("Где мой заказ? Я оплатил его неделю назад.").code == "ru"
+    assert identifier.detect("Hvor er min ordre? Jeg betalte for en uge siden.").code == "da"
+    assert identifier.detect("Var är min beställning? Jag betalade för en vecka sedan.").code == "sv"
+
+
+def test_without_chinese_han_only_text_is_japanese() -> None:
+    identifier = LanguageIdentifier(["en", "ja"])
+    assert identifier.detect("返品") == LanguageGuess(code="ja", confidence=1.0)
 
 
 def test_unknown_language_code_is_rejected_by_name() -> None:
