@@ -116,12 +116,12 @@ class SurveyAnswers:
         when the message was stored meanwhile (a concurrent redelivery), as for any message."""
         if not self.settings.csat.enabled:
             return None
+        rating = parse_rating(inbound.text)  # first: most messages are no rating, and this costs no query
+        if rating is None:
+            return None
         now = self.clock()
         survey = self.open_survey(inbound.channel, inbound.conversation_id or inbound.customer.id, now)
         if survey is None:
-            return None
-        rating = parse_rating(inbound.text)
-        if rating is None:
             return None
         with session_scope(self.engine) as session:
             result = self._record(session, survey, inbound, rating, now)

@@ -9,6 +9,7 @@ the caller's `at`: now for live traffic (bot.pipeline), the message's own time f
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -100,16 +101,24 @@ def lock_customer(session: Session, channel: str, info: CustomerInfo, now: datet
     RETURNING the row."""
     values = {"channel": channel, "external_id": info.id, "name": info.name, "language": info.language,
               "country": info.country, "email": info.email, "created_at": now}
-    dialect = session.get_bind().dialect.name
+    stated = tuple(key for key in _STATED if values[key])
+    statement = _customer_upsert(session.get_bind().dialect.name, stated)
+    return session.scalars(statement, values, execution_options={"populate_existing": True}).one()
+
+
+_STATED = ("name", "language", "country", "email")  # what a channel may state about a customer
+
+
+@functools.cache
+def _customer_upsert(dialect: str, stated: tuple[str, ...]) -> Any:
+    """The customer upsert that refreshes the `stated` columns, built once per dialect and set of columns (the
+    values are bound at execution: building the statement costs more than running it)."""
     insert: Any = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = insert(Customer).values(values)
-    stated = [key for key, value in (("name", info.name), ("language", info.language), ("country", info.country),
-                                     ("email", info.email)) if value]
-    statement = statement.on_conflict_do_update(
+    statement = insert(Customer)
+    return statement.on_conflict_do_update(
         index_elements=["channel", "external_id"],
         set_={key: statement.excluded[key] for key in stated} or {"channel": statement.excluded.channel},
     ).returning(Customer)
-    return session.scalars(statement, execution_options={"populate_existing": True}).one()
 
 
 def conversation_ticket(session: Session, channel: str, conversation_id: str, *,

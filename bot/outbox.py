@@ -23,12 +23,12 @@ import contextlib
 import functools
 import logging
 import random
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import and_, exists, or_, select, update
+from sqlalchemy import and_, bindparam, exists, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
@@ -102,20 +102,73 @@ def enqueue(
         "next_attempt_at": now,
         "created_at": now,
     }
-    dialect = session.get_bind().dialect.name
-    statement: Any
-    if dialect == "postgresql":
-        statement = postgresql.insert(OutboxItem).values(values)
-    elif dialect == "sqlite":
-        statement = sqlite.insert(OutboxItem).values(values)
-    else:  # pragma: no cover - kefu supports SQLite and PostgreSQL only
-        raise RuntimeError(f"unsupported database dialect {dialect!r}")
     # RETURNING gives the new row; nothing comes back when the key exists, and then the existing item is read.
-    inserted = session.scalars(statement.on_conflict_do_nothing(index_elements=["dedup_key"]).returning(OutboxItem))
+    inserted = session.scalars(_insert_new_item(session.get_bind().dialect.name), values)
     item = inserted.one_or_none()
     if item is None:
         item = session.scalars(select(OutboxItem).where(OutboxItem.dedup_key == dedup_key)).one()  # type: ignore[arg-type]
     return item
+
+
+@functools.cache
+def _insert_new_item(dialect: str) -> Any:
+    """INSERT ... ON CONFLICT (dedup_key) DO NOTHING RETURNING the row, built once per dialect."""
+    if dialect == "postgresql":
+        statement: Any = postgresql.insert(OutboxItem)
+    elif dialect == "sqlite":
+        statement = sqlite.insert(OutboxItem)
+    else:  # pragma: no cover - kefu supports SQLite and PostgreSQL only
+        raise RuntimeError(f"unsupported database dialect {dialect!r}")
+    return statement.on_conflict_do_nothing(index_elements=["dedup_key"]).returning(OutboxItem)
+
+
+_OUTBOX = OutboxItem.__table__  # type: ignore[attr-defined]
+_TICKETS = Ticket.__table__  # type: ignore[attr-defined]
+_MARK_SENT = (
+    update(_OUTBOX).where(_OUTBOX.c.id == bindparam("item_id"), _OUTBOX.c.status == "pending")
+    .values(status="sent", sent_at=bindparam("sent_at"), result_ref=bindparam("ref"), claimed_by=None,
+            claimed_until=None, last_error=None)
+)
+_FIRST_CARD = (
+    update(_TICKETS).where(_TICKETS.c.id == bindparam("ticket_id"), _TICKETS.c.card_ref.is_(None))
+    .values(card_channel=bindparam("card_channel_value"), card_ref=bindparam("ref"))
+)
+
+
+class SentRecords:
+    """Sends that finished while the previous ones were being recorded are recorded together, in one
+    transaction: a burst of replies costs a few writes rather than one each, and no send waits for a batch to
+    fill (a lone send is recorded at once). `write` records a batch (in a thread); its error fails the batch,
+    whose callers retry."""
+
+    def __init__(self, write: Callable[[Sequence[tuple[OutboxItem, str | None]]], None]) -> None:
+        self.write = write
+        self._waiting: list[tuple[OutboxItem, str | None, asyncio.Future[None]]] = []
+        self._writer: asyncio.Task[None] | None = None
+
+    async def record(self, item: OutboxItem, ref: str | None) -> None:
+        done = asyncio.get_running_loop().create_future()
+        self._waiting.append((item, ref, done))
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.create_task(self._write_waiting())
+        await done
+
+    async def _write_waiting(self) -> None:
+        while self._waiting:
+            batch, self._waiting = self._waiting, []
+            try:
+                await asyncio.to_thread(self.write, [(item, ref) for item, ref, _ in batch])
+            except Exception as exc:
+                outcome: BaseException | None = exc
+            else:
+                outcome = None
+            for _item, _ref, done in batch:
+                if done.done():
+                    continue
+                if outcome is None:
+                    done.set_result(None)
+                else:
+                    done.set_exception(outcome)
 
 
 @dataclass(frozen=True)
@@ -160,6 +213,7 @@ class OutboxWorker:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stopping = False
         self._stopped: asyncio.Event | None = None
+        self._sent = SentRecords(self._record_sent)
 
     # ---- the loop -------------------------------------------------------------------------------------
 
@@ -246,18 +300,18 @@ class OutboxWorker:
         else:
             outcome = await self._send(item)
         if outcome.error is None:
-            await self._record(item, functools.partial(self._record_sent, item, outcome.ref))
+            await self._record(item, functools.partial(self._sent.record, item, outcome.ref))
         else:
-            await self._record(item, functools.partial(self._record_failure, item, outcome))
+            await self._record(item, functools.partial(asyncio.to_thread, self._record_failure, item, outcome))
 
-    async def _record(self, item: OutboxItem, record: Callable[[], None]) -> None:
+    async def _record(self, item: OutboxItem, record: Callable[[], Awaitable[None]]) -> None:
         """Record a send's result. A database error (a restart, dropped connections) is retried while the claim
         lasts: an item that went out must not be sent again just because its result could not be written at once.
         Recording is conditional on the item's state, so a retry after a write that did land changes nothing."""
         delay = RECORD_RETRY_FIRST_DELAY
         while True:
             try:
-                await asyncio.to_thread(record)
+                await record()
                 return
             except DBAPIError:
                 until = item.claimed_until
@@ -308,15 +362,14 @@ class OutboxWorker:
                 query = query.with_for_update(skip_locked=True, of=table)
             candidates = list(session.execute(query).scalars())
             claimed: list[int] = []
-            for item_id in candidates:
-                # Conditional on still being due: another worker may have claimed or finished it meanwhile.
-                result = session.execute(
+            if candidates:
+                # Conditional on still being due: another worker may have claimed or finished some meanwhile.
+                claimed = list(session.execute(
                     update(table)
-                    .where(table.c.id == item_id, self._due(now))
+                    .where(table.c.id.in_(candidates), self._due(now))
                     .values(claimed_by=self.worker_id, claimed_until=until, attempts=table.c.attempts + 1)
-                )
-                if result.rowcount == 1:  # type: ignore[attr-defined]
-                    claimed.append(item_id)
+                    .returning(table.c.id)
+                ).scalars())
             items: list[OutboxItem] = []
             if claimed:
                 items = list(
@@ -335,23 +388,17 @@ class OutboxWorker:
                 session.expunge(item)
             return items
 
-    def _record_sent(self, item: OutboxItem, ref: str | None) -> None:
-        table = OutboxItem.__table__  # type: ignore[attr-defined]
+    def _record_sent(self, sent: Sequence[tuple[OutboxItem, str | None]]) -> None:
+        """Mark items sent, with the platform's reference, in one transaction (see `SentRecords`)."""
+        now = self.clock()
         with Session(self.engine) as session:
-            # Whoever finishes first records the send; a late duplicate finds the item no longer pending.
-            result = session.execute(
-                update(table)
-                .where(table.c.id == item.id, table.c.status == "pending")
-                .values(status="sent", sent_at=self.clock(), result_ref=ref, claimed_by=None,
-                        claimed_until=None, last_error=None)
-            )
-            if result.rowcount == 1 and item.kind == "card" and item.ticket_id is not None:  # type: ignore[attr-defined]
-                tickets = Ticket.__table__  # type: ignore[attr-defined]
-                # The first card is the ticket's card (updated in place); later cards are follow-ups beside it.
-                session.execute(
-                    update(tickets).where(tickets.c.id == item.ticket_id, tickets.c.card_ref.is_(None))
-                    .values(card_channel=item.channel, card_ref=ref)
-                )
+            for item, ref in sent:
+                # Whoever finishes first records the send; a late duplicate finds the item no longer pending.
+                result = session.execute(_MARK_SENT, {"item_id": item.id, "sent_at": now, "ref": ref})
+                if result.rowcount == 1 and item.kind == "card" and item.ticket_id is not None:  # type: ignore[attr-defined]
+                    # The first card is the ticket's card (updated in place); later cards are follow-ups beside it.
+                    session.execute(_FIRST_CARD, {"ticket_id": item.ticket_id, "card_channel_value": item.channel,
+                                                       "ref": ref})
             session.commit()
 
     def _record_failure(self, item: OutboxItem, outcome: _Outcome) -> None:

@@ -24,8 +24,8 @@ from dataclasses import asdict, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
-from sqlalchemy import select
-from sqlalchemy.engine import Engine
+from sqlalchemy import bindparam, select
+from sqlalchemy.engine import Engine, Row
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
@@ -95,6 +95,12 @@ def choose_language(guess: LanguageGuess, stated: str | None) -> str | None:
             return stated
         return guess.code
     return stated or guess.code
+
+
+_MESSAGES = Message.__table__  # type: ignore[attr-defined]
+_STORED_MESSAGE = select(
+    _MESSAGES.c.id, _MESSAGES.c.ticket_id, _MESSAGES.c.intent, _MESSAGES.c.confidence, _MESSAGES.c.language
+).where(_MESSAGES.c.channel == bindparam("channel"), _MESSAGES.c.channel_message_id == bindparam("channel_message_id"))
 
 
 class Pipeline:
@@ -234,14 +240,14 @@ class Pipeline:
                 raise
             return self._duplicate(existing)
 
-    def _find_message(self, channel: str, channel_message_id: str) -> Message | None:
-        with Session(self.engine, expire_on_commit=False) as session:
-            return session.scalars(
-                select(Message).where(Message.channel == channel, Message.channel_message_id == channel_message_id)
-            ).first()
+    def _find_message(self, channel: str, channel_message_id: str) -> Row[Any] | None:
+        """The stored message's id, ticket and understanding (what a redelivery is answered with), or None."""
+        with self.engine.connect() as connection:
+            return connection.execute(_STORED_MESSAGE, {"channel": channel, "channel_message_id": channel_message_id}
+                                      ).first()
 
     @staticmethod
-    def _duplicate(message: Message) -> IngestResult:
+    def _duplicate(message: Row[Any]) -> IngestResult:
         log.info("message %s redelivered: nothing to do", message.id, extra={"message_id": message.id})
         assert message.id is not None and message.ticket_id is not None
         return IngestResult(
@@ -294,6 +300,10 @@ class Pipeline:
             self._suggest(session, ticket, customer, inbound, message, language, guess, prediction, decision,
                           order=order, intent_severity=intent_severity)
         session.add(ticket)
+        if decision.action == "auto_replied" and decision.candidate is not None:
+            # Last before the commit: every auto-reply of an intent × language pair updates the pair's row, and
+            # on PostgreSQL the row stays locked until commit, so concurrent replies of a pair queue on it.
+            self.policy.record_auto_sent(session, decision.candidate.key, message.language)
         return IngestResult(
             ticket_id=ticket.id, message_id=message.id, intent=prediction.intent,
             confidence=float(prediction.confidence), language=language, action=decision.action,
@@ -359,7 +369,6 @@ class Pipeline:
         ))
         enqueue(session, dedup_key=f"reply:{message.id}", kind="reply", channel=inbound.channel,
                 target=conversation_id, payload=asdict(reply), ticket_id=ticket.id)
-        self.policy.record_auto_sent(session, candidate.key, message.language)
         ticket.auto_replies += 1
         # Auto-replies are not a first response (that is a person's), but no person owes one either while the
         # ticket waits on the customer: the first-response clock stops, and restarts if the customer writes again.

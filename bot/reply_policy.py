@@ -15,10 +15,13 @@ auto-reply. Every change is an AuditEvent; the caller tells the team channel (th
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from sqlalchemy import bindparam
+from sqlalchemy import select as sa_select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
@@ -58,6 +61,22 @@ def _same_text(a: str, b: str) -> bool:
     return " ".join(a.split()) == " ".join(b.split())
 
 
+_PAIRS = ReplyPair.__table__  # type: ignore[attr-defined]
+_PAIR_MODE = sa_select(_PAIRS.c.mode).where(_PAIRS.c.intent == bindparam("intent"),
+                                            _PAIRS.c.language == bindparam("language"))
+
+
+@functools.cache
+def _count_auto_sent(dialect: str) -> Any:
+    """Count one auto-reply for a pair, creating the pair's row (mode auto) when it has none; built once."""
+    insert: Any = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = insert(_PAIRS).values(intent=bindparam("intent"), language=bindparam("language"), mode="auto",
+                                      accepted=0, edited=0, rejected=0, auto_sent=1, negative_after_auto=0,
+                                      changed_at=bindparam("changed_at"))
+    return statement.on_conflict_do_update(index_elements=["intent", "language"],
+                                           set_={"auto_sent": _PAIRS.c.auto_sent + 1})
+
+
 class ReplyPolicy:
     def __init__(self, config: PolicyConfig) -> None:
         self.config = config
@@ -76,9 +95,9 @@ class ReplyPolicy:
             return overrides[f"{intent}.{lang}"]
         if intent in overrides:
             return overrides[intent]
-        row = self._pair(session, intent, lang)
-        if row is not None:
-            return row.mode  # type: ignore[return-value]
+        learnt = session.execute(_PAIR_MODE, {"intent": intent, "language": lang}).scalar()
+        if learnt is not None:
+            return learnt  # type: ignore[no-any-return]
         return self.default_mode(intent, kind)
 
     def record_suggestion(self, session: Session, *, ticket_id: int, message_id: int, intent: str,
@@ -122,13 +141,8 @@ class ReplyPolicy:
     def record_auto_sent(self, session: Session, intent: str, language: str | None) -> None:
         """Count an auto-reply sent for the pair: one atomic upsert (the count is right under concurrent senders,
         and the pair's row is locked no longer than its own transaction needs)."""
-        table = ReplyPair.__table__  # type: ignore[attr-defined]
-        insert: Any = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-        statement = insert(table).values(intent=intent, language=pair_language(language), mode="auto", accepted=0,
-                                         edited=0, rejected=0, auto_sent=1, negative_after_auto=0,
-                                         changed_at=utcnow())
-        session.execute(statement.on_conflict_do_update(index_elements=["intent", "language"],
-                                                        set_={"auto_sent": table.c.auto_sent + 1}))
+        statement = _count_auto_sent(session.get_bind().dialect.name)
+        session.execute(statement, {"intent": intent, "language": pair_language(language), "changed_at": utcnow()})
 
     def record_negative_after_auto(self, session: Session, intent: str, language: str | None,
                                    actor: str = "system") -> PairChange | None:
@@ -145,11 +159,6 @@ class ReplyPolicy:
 
     def pairs(self, session: Session) -> list[ReplyPair]:
         return list(session.exec(select(ReplyPair).order_by(ReplyPair.intent, ReplyPair.language)).all())
-
-    @staticmethod
-    def _pair(session: Session, intent: str, language: str) -> ReplyPair | None:
-        return session.exec(select(ReplyPair).where(ReplyPair.intent == intent,
-                                                    ReplyPair.language == language)).first()
 
     def _pair_for_update(self, session: Session, intent: str, language: str, mode: ReplyMode) -> ReplyPair:
         statement = select(ReplyPair).where(ReplyPair.intent == intent, ReplyPair.language == language)

@@ -13,6 +13,9 @@ from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Session, create_engine
 
+from models.sqlite_writer import WriterLock, serialized_connection_class, take_turn_before_writes
+
+WRITER_TURN_TIMEOUT = 10.0  # seconds a SQLite writer queues in the process before meeting SQLite's own lock
 MAX_ROW_ID = 2**63 - 1  # the largest id SQLite's INTEGER and PostgreSQL's BIGINT hold
 
 
@@ -56,12 +59,19 @@ def is_sqlite(url: str) -> bool:
 
 
 def create_db_engine(url: str, *, echo: bool = False) -> Engine:
-    """An engine for `url`. SQLite gets WAL, foreign keys, a busy timeout and its parent folder created."""
+    """An engine for `url`. SQLite gets WAL, foreign keys, a busy timeout, its parent folder created, and its
+    writers queued in the process (models/sqlite_writer.py)."""
     if is_sqlite(url):
         database = make_url(url).database
         if database and database != ":memory:":
             Path(database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, echo=echo, connect_args={"check_same_thread": False, "timeout": 30})
+        writers = WriterLock(timeout=WRITER_TURN_TIMEOUT)
+        engine = create_engine(url, echo=echo, connect_args={"check_same_thread": False, "timeout": 30,
+                                                             "factory": serialized_connection_class(writers)})
+
+        @event.listens_for(engine, "before_cursor_execute")
+        def _writer_turn(connection: Any, _cursor: object, statement: str, *_args: object) -> None:
+            take_turn_before_writes(connection.connection.dbapi_connection, statement)
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection: object, _record: object) -> None:
