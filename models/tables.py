@@ -127,7 +127,12 @@ class Ticket(SQLModel, table=True):
 
 
 class Message(SQLModel, table=True):
-    __table_args__ = (UniqueConstraint("channel", "channel_message_id", name="uq_message_channel_message_id"),)
+    __table_args__ = (
+        UniqueConstraint("channel", "channel_message_id", name="uq_message_channel_message_id"),
+        # The messages of a time window (metrics: agent messages and inbound messages per ticket, sentiment), read
+        # from the index alone; its first column serves every other created_at range.
+        Index("ix_message_window", "created_at", "direction", "author_kind", "ticket_id", "sentiment"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     ticket_id: int | None = Field(default=None, foreign_key="ticket.id", index=True)
@@ -142,7 +147,7 @@ class Message(SQLModel, table=True):
     intent: str | None = Field(default=None, max_length=64)
     confidence: float | None = Field(default=None)
     sent_at: datetime | None = _utc()
-    created_at: datetime = _created()
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime, nullable=False)  # ix_message_window
     # The customer's mood in an inbound message (intents/sentiment.py): negative | neutral | positive, and the
     # signed score P(positive) - P(negative) in -1..1. None: not scored (outbound, imported, no model).
     sentiment: str | None = Field(default=None, max_length=16)

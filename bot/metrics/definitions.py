@@ -16,8 +16,8 @@ Definitions (durations in seconds, rates in percent 0..100):
 - resolution_time_mean / _median / _p90: resolved_at - created_at over the tickets resolved before `end`.
   Percentiles interpolate linearly between closest ranks (PostgreSQL's percentile_cont): over the n values
   sorted ascending v[0..n-1], p lies at position p*(n-1) = i + f and is v[i] + (v[i+1] - v[i]) * f. PostgreSQL
-  computes it with percentile_cont, SQLite (which has none) with ROW_NUMBER/COUNT window functions and the
-  same arithmetic, so both give identical numbers.
+  computes it with percentile_cont; on SQLite (which has none) kefu sorts the window's values and does the
+  same arithmetic (bot.metrics.queries.percentile_cont), so both give identical numbers.
 - first_response_time_business_mean / _median / _p90 and resolution_time_business_mean / _median / _p90: the
   same tickets and statistics, in working time: Ticket.first_response_business_seconds and
   resolution_business_seconds, recorded in whole seconds when the ticket was answered or resolved (see
@@ -37,7 +37,7 @@ Definitions (durations in seconds, rates in percent 0..100):
 - auto_reply_rate (deflection): tickets with at least one auto-reply (Ticket.auto_replies > 0) and no agent
   message before `end` / tickets created.
 - csat_mean: mean score (1..5; other values are ignored) of the CSAT responses given before `end` to the
-  population's tickets; every response counts.
+  population's tickets; every response counts (a response is taken to be no older than its ticket).
 - csat_response_rate: of the CSAT surveys (bot/csat.py) of the population's tickets asked before `end`, the
   share answered before `end`.
 - negative_sentiment_share: of the inbound messages of the window scored for sentiment (intents/sentiment.py;
@@ -55,7 +55,8 @@ Definitions (durations in seconds, rates in percent 0..100):
 - after_sales_age_mean: the mean age of the window's requests: until they were closed when that was before
   `end`, else until `end` (how long customers wait, the open ones included).
 - refund_rate: tickets created in the window with a request refunded before `end` / tickets created (by SKU,
-  marketplace or country: which products and markets cost refunds).
+  marketplace or country: which products and markets cost refunds). A request is taken to be opened no earlier
+  than its ticket and refunded no earlier than it was opened.
 - auto_reply_acceptance_rate: of the suggested replies (Suggestion rows, whatever their mode: suggest, shadow or
   auto) on the population's tickets that agents decided before `end` (outcome accepted, edited or rejected,
   decided_at before `end`; a decision without a decided_at is dated by the suggestion's created_at), the share

@@ -265,8 +265,9 @@ def compute_metrics(
 
     `group_by` is one dimension ("region") or a sequence of up to MAX_GROUP_BY distinct ones (("marketplace",
     "region"): a row per combination that occurs). At most one query per population (tickets, CSAT,
-    suggestions, inbound messages, backlog) whatever the number of groups, plus one for the total's percentiles
-    when grouped.
+    suggestions, surveys, inbound messages, backlog, after-sales requests) whatever the number of groups, plus
+    one for the duration percentiles (SQLite: the window's durations, ranked in Python; PostgreSQL: the total's
+    percentiles when grouped).
     """
     start, end = _check_time("start", start), _check_time("end", end)
     if start >= end:
@@ -287,7 +288,7 @@ def compute_metrics(
         dialect = connection.dialect.name
         query = MetricQuery(start, end, dialect, dimensions, checked, frozenset(refund_return_intents))
         if "tickets" in sources:
-            fetched["tickets"] = ticket_aggregates(connection, query, wanted)
+            fetched["tickets"], total_percentiles = ticket_aggregates(connection, query, wanted)
         if "csat" in sources:
             fetched["csat"] = csat_aggregates(connection, query)
         if "messages" in sources:
@@ -300,9 +301,6 @@ def compute_metrics(
             fetched["surveys"] = survey_aggregates(connection, query)
         if "requests" in sources:
             fetched["requests"] = request_aggregates(connection, query)
-        if dimensions and any(n.endswith(tuple(PERCENTILES)) for n in wanted):
-            ungrouped = ticket_aggregates(connection, query.ungrouped(), wanted, percentiles_only=True)
-            total_percentiles = ungrouped.get(None, {})
 
     if not dimensions:
         total = _row({}, chosen, {source: aggregates.get(None) for source, aggregates in fetched.items()})
