@@ -3,13 +3,15 @@ any sliding minute per robot, sends handed over meanwhile merged into one messag
 
 This module owns the platform-neutral part; an adapter gives a `WebhookPacer` what is its platform's: `send` (the
 URL, signature, message body and error codes of one post) and `combine` (several messages as one within the
-platform's size limit). The pacer keeps a sliding one-minute `SendWindow` per robot. A message goes out at once
-while the window has room; once half of it is used, a lone message waits `gather_seconds` so that the messages
-handed over meanwhile go out with it, as many as `combine` fits in one. Every caller waits for the message that
-carries its own and gets that post's result or error. A full window fails the waiting messages as transient
-`SendError`s with the seconds until it frees (the outbox sends them again then), and so does the platform's own
-limit error (`send` raises `RateLimited`: another process posts through the same robot), which also counts the
-window full for the next minute.
+platform's size limit). The pacer asks a sliding one-minute window per robot: `SharedSendWindow`, counted in the
+database so that every replica posting through the robot counts against the same minute (what `kefu serve`
+uses), or the in-memory `SendWindow` of one process (unit tests, a robot without a database). A message goes out
+when it claims a place in the window; once half of it is used, a lone message first waits `gather_seconds` so
+that the messages handed over meanwhile go out with it, as many as `combine` fits in one. Every caller waits for
+the message that carries its own and gets that post's result or error. A full window fails the waiting messages
+as transient `SendError`s with the seconds until it frees (the outbox sends them again then), and so does the
+platform's own limit error (`send` raises `RateLimited`: something else posts through the same robot), which also
+counts the window full for the next minute.
 """
 
 from __future__ import annotations
@@ -20,15 +22,19 @@ import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Final, Generic, TypeVar
+from typing import Final, Generic, Protocol, TypeVar
+
+from sqlalchemy.engine import Engine
 
 from bot.outbox import SendError
+from bot.shared_windows import SharedWindows
 
 WINDOW_SECONDS: Final = 60.0
 MIN_RETRY_SECONDS: Final = 0.5  # never ask the outbox to come back sooner than this
 
 MessageT = TypeVar("MessageT")
 ResultT = TypeVar("ResultT")
+WindowAnswerT = TypeVar("WindowAnswerT")
 
 
 class RateLimited(Exception):
@@ -36,8 +42,31 @@ class RateLimited(Exception):
     message says so in the platform's words (error code included)."""
 
 
+class PostWindow(Protocol):
+    """A robot's sliding minute as the pacer asks it; `blocking`: its methods wait for I/O (the database), so the
+    pacer runs them in a thread."""
+
+    per_minute: int
+    blocking: bool
+
+    def room(self) -> int:
+        """How many posts the window still allows now."""
+        ...
+
+    def claim(self) -> float:
+        """Count a post made now if the window allows one and return 0; otherwise count nothing and return the
+        seconds until it does (at least MIN_RETRY_SECONDS)."""
+        ...
+
+    def fill(self) -> float:
+        """Count the window full for a whole minute from now (the platform said so); returns that minute."""
+        ...
+
+
 class SendWindow:
-    """When one robot posted within the last minute, on `clock` (seconds, monotonic)."""
+    """When one robot posted within the last minute, as this process saw it, on `clock` (seconds, monotonic)."""
+
+    blocking = False
 
     def __init__(self, per_minute: int, clock: Callable[[], float] = time.monotonic) -> None:
         if per_minute < 1:
@@ -63,10 +92,43 @@ class SendWindow:
         """Count a post made now."""
         self._sent.append(self.clock())
 
+    def claim(self) -> float:
+        """Count a post made now if the window allows one (0), else the seconds until it does."""
+        wait = self.wait_seconds()
+        if wait == 0:
+            self.record()
+        return wait
+
     def fill(self) -> float:
         """Count the window full for a whole minute from now (the platform said so); returns that minute."""
         self._sent = deque([self.clock()] * self.per_minute)
         return WINDOW_SECONDS
+
+
+class SharedSendWindow:
+    """The sliding minute of robot `key` in `scope` ("dingtalk_robot", "wecom_robot"), counted in the database
+    (`bot.shared_windows`): the posts of every replica count, and two replicas never take the same last place.
+    `clock` is the wall clock in seconds (replicas compare their times)."""
+
+    blocking = True
+
+    def __init__(self, engine: Engine, scope: str, key: str, per_minute: int,
+                 clock: Callable[[], float] = time.time) -> None:
+        if per_minute < 1:
+            raise ValueError(f"per_minute must be at least 1, got {per_minute}")
+        self.per_minute = per_minute
+        self.key = key
+        self.windows = SharedWindows(engine, scope, limit=per_minute, seconds=WINDOW_SECONDS, clock=clock)
+
+    def room(self) -> int:
+        return self.windows.room(self.key)
+
+    def claim(self) -> float:
+        wait = self.windows.claim(self.key)
+        return 0.0 if wait == 0 else max(MIN_RETRY_SECONDS, wait)
+
+    def fill(self) -> float:
+        return self.windows.fill(self.key)
 
 
 @dataclass
@@ -81,13 +143,15 @@ class WebhookPacer(Generic[MessageT, ResultT]):
     `send(message)` posts one message and returns the post's result (a reference, or None); it raises `SendError`
     for a failed post and `RateLimited` for the platform's own limit error. `combine(messages)` returns the
     messages as one message, or None when they do not fit in one; a single message it returns cut to fit.
+    `window`: the robot's minute (a `SharedSendWindow` when replicas share the robot); without one, an in-memory
+    `SendWindow` of `per_minute` on `clock`.
     """
 
     def __init__(self, label: str, *, send: Callable[[MessageT], Awaitable[ResultT]],
                  combine: Callable[[Sequence[MessageT]], MessageT | None], per_minute: int, gather_seconds: float,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic, window: PostWindow | None = None) -> None:
         self.label = label
-        self.window = SendWindow(per_minute, clock)
+        self.window: PostWindow = window if window is not None else SendWindow(per_minute, clock)
         self.gather_seconds = gather_seconds
         self._send = send
         self._combine = combine
@@ -112,26 +176,40 @@ class WebhookPacer(Generic[MessageT, ResultT]):
         self._fail(self._waiting, SendError(f"{self.label}: kefu is stopping", transient=True))
         self._waiting = []
 
+    async def _ask(self, question: Callable[[], WindowAnswerT]) -> WindowAnswerT:
+        """`question` of the window: in a thread when it waits for the database."""
+        return await asyncio.to_thread(question) if self.window.blocking else question()
+
     async def _flush(self) -> None:
         while self._pending():
-            wait = self.window.wait_seconds()
+            try:
+                room = await self._ask(self.window.room) if len(self._waiting) < 2 else self.window.per_minute
+                if 0 < room <= self.window.per_minute // 2:
+                    await asyncio.sleep(self.gather_seconds)  # busy robot: let the burst gather, send it as one
+                    if not self._pending():
+                        return
+                wait = await self._ask(self.window.claim)
+            except Exception as exc:  # the database is unreachable: nothing is sent uncounted, the outbox retries
+                self._fail(self._waiting, SendError(f"{self.label}: could not count its posts of the last minute "
+                                                    f"({type(exc).__name__})", transient=True))
+                self._waiting = []
+                return
             if wait > 0:
                 full = SendError(f"{self.label} has sent {self.window.per_minute} messages in the last minute; "
                                  f"waiting {wait:.0f} s", transient=True, retry_after=wait)
                 self._fail(self._waiting, full)
                 self._waiting = []
                 return
-            if len(self._waiting) < 2 and self.window.room() <= self.window.per_minute // 2:
-                await asyncio.sleep(self.gather_seconds)  # busy robot: let the burst gather, send it as one
-                if not self._pending():
-                    return
             batch, message = self._batch()
             self._waiting = self._waiting[len(batch):]
-            self.window.record()
             try:
                 result = await self._send(message)
             except RateLimited as exc:
-                self._fail(batch, SendError(str(exc), transient=True, retry_after=self.window.fill()))
+                try:
+                    retry_after = await self._ask(self.window.fill)
+                except Exception:  # the platform's word stands without the database: wait out the minute
+                    retry_after = WINDOW_SECONDS
+                self._fail(batch, SendError(str(exc), transient=True, retry_after=retry_after))
                 continue
             except SendError as exc:
                 self._fail(batch, exc)

@@ -344,7 +344,12 @@ class DailyOrders(SQLModel, table=True):
 
 class ChannelCursor(SQLModel, table=True):
     """How far kefu has read a customer channel that it pulls from (微信客服's `kf/sync_msg` cursor per open_kfid):
-    saved after each page is ingested, so a restart neither re-reads nor skips messages."""
+    saved after each page is ingested, so a restart neither re-reads nor skips messages.
+
+    One replica pulls at a time: it claims the row (`claimed_by` until `claimed_until`, renewed while it reads) and
+    only the claimant saves the cursor, so the cursor never goes back. A pull asked for meanwhile (another replica's
+    callback) sets `pull_again` with its callback's `pull_token`, and the claimant reads once more before letting go.
+    """
 
     __table_args__ = (UniqueConstraint("channel", "key", name="uq_channel_cursor"),)
 
@@ -353,6 +358,46 @@ class ChannelCursor(SQLModel, table=True):
     key: str = Field(max_length=128)
     cursor: str = Field(default="", max_length=255)
     updated_at: datetime = _created()
+    claimed_by: str | None = Field(default=None, max_length=128)
+    claimed_until: datetime | None = _utc()
+    pull_again: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
+    pull_token: str | None = Field(default=None, max_length=255)
+
+
+class RateWindow(SQLModel, table=True):
+    """The recent events of one key in a sliding window that every replica counts against (bot/shared_windows.py):
+    the posts of a robot webhook in its last minute (scope "dingtalk_robot", "wecom_robot"), the failed console
+    logins of an address and name (scope "console_login"). `events` are the events' times in Unix seconds, oldest
+    first, never more than the window's limit; a replica locks the row while it counts and adds to it."""
+
+    __table_args__ = (
+        UniqueConstraint("scope", "key", name="uq_rate_window"),
+        Index("ix_rate_window_stale", "scope", "updated_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    scope: str = Field(max_length=32)
+    key: str = Field(max_length=255)
+    events: list[float] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime, nullable=False)
+
+
+class CardUpdateCode(SQLModel, table=True):
+    """A one-time code a team platform gave for updating one card in place (WeCom's template card `response_code`:
+    one from posting the card, one from each click on it, each good for one update). Whichever replica receives a
+    code keeps it here, whichever replica sends the card's update spends it (`spent_at`), newest unspent first."""
+
+    __table_args__ = (
+        UniqueConstraint("channel", "code", name="uq_card_update_code"),
+        Index("ix_card_update_code_card", "channel", "card_key", "spent_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    channel: str = Field(max_length=32)
+    card_key: str = Field(max_length=128)  # the card's own id on the platform (WeCom's task_id)
+    code: str = Field(max_length=255)
+    received_at: datetime = _created()
+    spent_at: datetime | None = _utc()
 
 
 class CsatSurvey(SQLModel, table=True):

@@ -54,7 +54,8 @@ class DingTalkTeamChannel:
         language = settings.language
         robots = {name: RobotWebhook(name, robot.url, robot.secret.get_secret_value() if robot.secret else None,
                                      self.session, per_minute=settings.robot_messages_per_minute,
-                                     merged_title=lambda count: text(language, "merged", count=count))
+                                     merged_title=lambda count: text(language, "merged", count=count),
+                                     engine=core.desk.engine)
                   for name, robot in settings.robots.items()}
         self.sender = DingTalkCardSender(self.openapi, robots, core.desk, robot_code=settings.app_robot_code,
                                          default_conversation=settings.open_conversation_id, language=language)

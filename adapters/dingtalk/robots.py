@@ -2,12 +2,12 @@
 20 messages a minute.
 
 A robot set to 加签 needs `timestamp` (ms) and `sign` = URL-encoded base64(HMAC-SHA256(secret, timestamp + "\\n" +
-secret)) on every call. The limit is kept by `bot.webhook_pacing` (a sliding minute of this process's posts, sends
-that arrive together merged into one message, a full minute putting a send off as a transient `SendError` rather
-than dropping it or sending it into errcode 130101); this module owns the post itself: the signed URL, the
-markdown body, merging messages under one title, and DingTalk's answers. Should DingTalk answer 130101 all the
-same (another process posting through the same robot), the minute counts as used up and the send is retried after
-it.
+secret)) on every call. The limit is kept by `bot.webhook_pacing` (a sliding minute of the robot's posts counted
+in the database, so that every replica's posts count, sends that arrive together merged into one message, a full
+minute putting a send off as a transient `SendError` rather than dropping it or sending it into errcode 130101);
+this module owns the post itself: the signed URL, the markdown body, merging messages under one title, and
+DingTalk's answers. Should DingTalk answer 130101 all the same (something else posting through the same robot),
+the minute counts as used up and the send is retried after it.
 """
 
 from __future__ import annotations
@@ -23,11 +23,13 @@ from typing import Any
 from urllib.parse import quote_plus
 
 import aiohttp
+from sqlalchemy.engine import Engine
 
 from bot.outbox import SendError
-from bot.webhook_pacing import RateLimited, WebhookPacer
+from bot.webhook_pacing import PostWindow, RateLimited, SharedSendWindow, WebhookPacer
 
 TOO_FAST = 130101
+WINDOW_SCOPE = "dingtalk_robot"  # the robots' shared minutes (RateWindow rows), one per robot name
 GATHER_SECONDS = 0.05  # how long a post to a busy robot waits for sends arriving with it, to go out as one message
 
 
@@ -57,20 +59,25 @@ def merged(messages: list[RobotMessage], title: str) -> RobotMessage:
 
 
 class RobotWebhook:
-    """One robot's webhook (`name` in settings). `merged_title(count)` titles a merged message."""
+    """One robot's webhook (`name` in settings). `merged_title(count)` titles a merged message. With `engine` the
+    robot's minute is shared by every replica on that database (on `clock`, the wall clock by default); without,
+    it counts this process's posts (on `clock`, monotonic by default)."""
 
     def __init__(self, name: str, url: str, secret: str | None, session: Callable[[], aiohttp.ClientSession], *,
-                 per_minute: int, merged_title: Callable[[int], str],
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 per_minute: int, merged_title: Callable[[int], str], engine: Engine | None = None,
+                 clock: Callable[[], float] | None = None) -> None:
         self.name = name
         self._url = url
         self._secret = secret
         self._session = session
         self.per_minute = per_minute
         self._merged_title = merged_title
+        window: PostWindow | None = None
+        if engine is not None:
+            window = SharedSendWindow(engine, WINDOW_SCOPE, name, per_minute, clock or time.time)
         self._pacer: WebhookPacer[RobotMessage, str] = WebhookPacer(
             f"DingTalk robot {name!r}", send=self._send, combine=self._combined, per_minute=per_minute,
-            gather_seconds=GATHER_SECONDS, clock=clock)
+            gather_seconds=GATHER_SECONDS, clock=clock or time.monotonic, window=window)
         self._posts = 0
 
     async def post(self, message: RobotMessage) -> str:

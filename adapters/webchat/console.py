@@ -99,7 +99,7 @@ class ConsoleTeamChannel:
 
     def __init__(self, core: ConsoleCore | None = None) -> None:
         self.core = core
-        self.throttle = LoginThrottle()
+        self._throttle: LoginThrottle | None = None
         self._sessions: ConsoleSessions | None = None
         self._closing = asyncio.Event()
 
@@ -149,6 +149,13 @@ class ConsoleTeamChannel:
         return self.core.engine
 
     @property
+    def throttle(self) -> LoginThrottle:
+        """The failed logins, counted in the database for every replica."""
+        if self._throttle is None:
+            self._throttle = LoginThrottle(self.engine)
+        return self._throttle
+
+    @property
     def sessions(self) -> ConsoleSessions:
         if self._sessions is None:
             assert self.core is not None
@@ -187,7 +194,7 @@ class ConsoleTeamChannel:
         name = str(form.get("name") or "").strip()
         password = str(form.get("password") or "")
         address = request.remote or "?"
-        wait = self.throttle.retry_after(address, name)
+        wait = await self.throttle.attempt(address, name)  # counted as failed until the password proves right
         if wait is not None:
             return web.Response(status=429, headers={"Retry-After": str(int(wait) + 1)}, content_type="text/html",
                                 text=self._login_html(f"Too many failed logins: try again in {int(wait) + 1} s.",
@@ -196,11 +203,10 @@ class ConsoleTeamChannel:
         usable = name and password and "\x00" not in name and lone_surrogate(name + password) is None
         agent = await asyncio.to_thread(verify_login, self.engine, name, password) if usable else None
         if agent is None:
-            self.throttle.failed(address, name)
             log.info("console login refused for %r from %s", name[:64], address)
             return web.Response(status=401, text=self._login_html("Wrong name or password.", name),
                                 content_type="text/html")
-        self.throttle.succeeded(address, name)
+        await self.throttle.succeeded(address, name)
         log.info("console login: %s", agent.name)
         response = _see_other("/console")
         self.sessions.set_cookie(response, agent, secure=request.secure)
@@ -244,19 +250,21 @@ class ConsoleTeamChannel:
         form = await request.post()
         current, new, again = (str(form.get(key) or "") for key in ("current", "new", "again"))
         address = request.remote or "?"
-        wait = self.throttle.retry_after(address, agent.name)
+        wait = await self.throttle.attempt(address, agent.name)  # counted as failed unless it proves otherwise
         if wait is not None:
             return page(429, f"Too many wrong passwords: try again in {int(wait) + 1} s.")
         if new != again:
+            await self.throttle.withdraw(address, agent.name)
             return page(400, "The two new passwords differ; nothing was changed.")
         try:
             changed = await asyncio.to_thread(set_password, self.engine, agent.name, new, current=current,
                                               actor=f"agent:{agent.name}")
         except AccountError as exc:
             if str(exc).startswith("current password"):
-                self.throttle.failed(address, agent.name)
                 return page(401, "The current password is wrong; nothing was changed.")
+            await self.throttle.withdraw(address, agent.name)
             return page(400, str(exc).replace("password: ", "New password: ", 1))
+        await self.throttle.withdraw(address, agent.name)
         log.info("console: %s changed their password", agent.name)
         response = page(200, "Password changed. Your other console sessions have ended.", error=False)
         self.sessions.set_cookie(response, changed, secure=request.secure)

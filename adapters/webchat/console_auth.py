@@ -7,33 +7,40 @@ agree. Changing an agent's password (or deactivating the agent) ends their sessi
 matches. The cookie is HttpOnly and SameSite=Strict; POSTs must also come from the console's own origin.
 
 Failed logins are counted per client address and name: after `MAX_FAILURES` within `WINDOW_SECONDS` further
-attempts for that pair are refused (429) until the window passes. The count lives in the process: a replica
-counts its own attempts.
+attempts for that pair are refused (429) until the window passes. The count lives in the database
+(`bot.shared_windows`), so a guesser spreading attempts over replicas is locked out all the same; an attempt is
+counted before its password is checked, so guesses sent at once cannot all pass one check either.
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import hmac
 import json
+import logging
 import time
-from collections import deque
 from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from aiohttp import web
+from sqlalchemy.engine import Engine
 
 from bot.agent_accounts import ConsoleAgent
 from bot.api_token import read_or_create_secret_file
 from bot.settings import Settings
+from bot.shared_windows import SharedWindows
+
+log = logging.getLogger("kefu.console")
 
 COOKIE = "kefu_console"
 SECRET_FILE_NAME = "console-secret"
 SESSION_SECONDS = 12 * 3600
 MAX_FAILURES = 5
 WINDOW_SECONDS = 300.0
+LOGIN_SCOPE = "console_login"  # the failed logins' windows (RateWindow rows), one per address and name
 
 
 def console_secret(settings: Settings) -> bytes:
@@ -92,37 +99,50 @@ class ConsoleSessions:
         response.del_cookie(COOKIE, path="/")
 
 
+def throttle_key(address: str, name: str) -> str:
+    """The window key of `name` tried from `address`: a digest, so that no typed name (a password typed into the
+    name field, say) is stored, and any text fits."""
+    return hashlib.sha256(f"{address}\n{name.casefold()}".encode("utf-8", "surrogatepass")).hexdigest()
+
+
 class LoginThrottle:
-    """Counts failed logins per (client address, name) in a sliding window."""
+    """Counts failed logins per (client address, name) in a sliding window that every replica shares.
 
-    def __init__(self, *, max_failures: int = MAX_FAILURES, window: float = WINDOW_SECONDS,
-                 clock: Callable[[], float] = time.monotonic) -> None:
-        self.max_failures = max_failures
-        self.window = window
-        self.clock = clock
-        self._failures: dict[tuple[str, str], deque[float]] = {}
+    `attempt` counts a login as failed before its password is checked and says whether it may go ahead; the count
+    is taken back when the password proves right (`succeeded` forgets the pair's failures) or when the attempt
+    turns out not to be a guess after all (`withdraw`). Rows of pairs quiet for a whole window are deleted now and
+    then. The database work runs in threads.
+    """
 
-    def _recent(self, key: tuple[str, str]) -> deque[float]:
-        times = self._failures.setdefault(key, deque())
-        while times and times[0] <= self.clock() - self.window:
-            times.popleft()
-        return times
+    def __init__(self, engine: Engine, *, max_failures: int = MAX_FAILURES, window: float = WINDOW_SECONDS,
+                 clock: Callable[[], float] = time.time) -> None:
+        self.windows = SharedWindows(engine, LOGIN_SCOPE, limit=max_failures, seconds=window, clock=clock)
+        self._pruned_at: float | None = None
 
-    def retry_after(self, address: str, name: str) -> float | None:
-        """Seconds until `name` may be tried again from `address`; None when it may be tried now."""
-        key = (address, name.casefold())
-        times = self._recent(key)
-        if len(times) < self.max_failures:
-            if not times:
-                self._failures.pop(key, None)
-            return None
-        return max(times[0] + self.window - self.clock(), 1.0)
+    async def attempt(self, address: str, name: str) -> float | None:
+        """Count an attempt at `name` from `address` as failed until it proves right: None when it may go ahead,
+        otherwise (nothing counted) the seconds until it may be tried again."""
+        wait = await asyncio.to_thread(self.windows.claim, throttle_key(address, name))
+        await self._prune()
+        return None if wait == 0 else max(wait, 1.0)
 
-    def failed(self, address: str, name: str) -> None:
-        self._recent((address, name.casefold())).append(self.clock())
+    async def withdraw(self, address: str, name: str) -> None:
+        """Take back the attempt counted last for the pair: no password was wrong."""
+        await asyncio.to_thread(self.windows.release, throttle_key(address, name))
 
-    def succeeded(self, address: str, name: str) -> None:
-        self._failures.pop((address, name.casefold()), None)
+    async def succeeded(self, address: str, name: str) -> None:
+        """The password was right: forget the pair's failures."""
+        await asyncio.to_thread(self.windows.clear, throttle_key(address, name))
+
+    async def _prune(self) -> None:
+        now = self.windows.clock()
+        if self._pruned_at is not None and now - self._pruned_at < self.windows.seconds:
+            return
+        self._pruned_at = now
+        try:
+            await asyncio.to_thread(self.windows.prune)
+        except Exception as exc:  # housekeeping: never the reason a login fails
+            log.warning("old failed-login counts not deleted: %s: %s", type(exc).__name__, exc)
 
 
 def same_origin(request: web.Request, public_url: str | None = None) -> bool:

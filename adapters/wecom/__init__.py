@@ -23,6 +23,7 @@ from adapters.wecom.client import WeComApi
 from adapters.wecom.robots import GroupRobots
 from adapters.wecom.sender import CHANNEL, Recipients, WeComCardSender
 from adapters.wecom.texts import text
+from bot.card_update_codes import CardUpdateCodes
 from bot.settings import WeComSettings
 from bot.team_channel import Capabilities, TeamCore
 from models.tables import OutboxItem
@@ -52,10 +53,11 @@ class WeComTeamChannel:
                                   webhook_url=settings.api_url + "webhook/send",
                                   per_minute=settings.robot_messages_per_minute,
                                   timeout=settings.request_timeout_seconds,
-                                  merged_title=lambda count: text(language, "alerts_merged", count=count))
+                                  merged_title=lambda count: text(language, "alerts_merged", count=count),
+                                  engine=core.desk.engine)
         self.sender = WeComCardSender(self.api, self.robots, agent_id=settings.agent_id,
                                       default=Recipients(settings.to_user, settings.to_party), language=language,
-                                      timezone=ZoneInfo(timezone))
+                                      timezone=ZoneInfo(timezone), codes=CardUpdateCodes(core.desk.engine, CHANNEL))
         crypto = WeChatCrypto(settings.token.get_secret_value(), settings.aes_key.get_secret_value(),
                               settings.corp_id)
         self.callback = WeComCallback(core, crypto, self.api, self.sender, agent_id=settings.agent_id,

@@ -223,7 +223,7 @@ class WeComCallback:
         task = str(message.get("TaskId") or "")
         code = message.get("ResponseCode")
         if code:
-            self.sender.remember_code(task, str(code))
+            await asyncio.to_thread(self.sender.remember_code, task, str(code))
         pressed = parse_button_key(str(message.get("EventKey") or ""))
         ids = parse_task_id(task)
         if pressed is None or not ids:

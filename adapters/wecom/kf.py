@@ -6,7 +6,13 @@ page by page (`has_more`), using the kf secret's own access token. Each page's c
 `pipeline.ingest` as `Inbound`s of channel "wecom_kf" (conversation "<open_kfid>:<external_userid>"), then the
 page's `next_cursor` is saved (`ChannelCursor`). A crash between the two re-reads that page, which ingest drops as
 duplicates (it is idempotent on the msgid), so nothing is skipped or doubled across restarts; a redelivered
-callback pulls from the saved cursor and finds nothing new. Pulls of one account are serialized in the process.
+callback pulls from the saved cursor and finds nothing new. One pull of an account runs at a time across replicas:
+it claims the account's cursor row (`claim_pull`, renewed while it reads; a dead replica's claim lapses after
+PULL_LEASE) and saves the cursor only while it holds the claim, so the cursor never goes back. A callback that
+finds a pull running (in any replica) asks it to read once more with the callback's token and returns; the pull
+does so before it lets go (`finish_pull`). Unguarded, two replicas pulling at once would each ingest the same
+pages (dropped as duplicates, but classified twice) and the slower one would save an older cursor over a newer
+one, so the next pull would read those pages a third time.
 Before a page is ingested, the nicknames of its customers not seen yet in this process are asked of
 `kf/customer/batchget` (up to 100 a call), so that tickets and cards name the WeChat customer; a failure there
 only leaves the names out. Non-text customer messages are ingested as a placeholder ("[image]"): the customer is
@@ -24,12 +30,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import socket
+import time
+import uuid
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final, Protocol
 
 from aiohttp import web
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
@@ -57,6 +67,8 @@ WINDOW: Final = timedelta(hours=48)
 WINDOW_REPLIES: Final = 5
 TEXT_BYTES: Final = 2048  # kf/send_msg text.content
 WINDOW_FIELD: Final = "WeChat window"
+PULL_LEASE: Final = timedelta(seconds=60)  # a pull's claim on an account, renewed while it reads
+RENEW_SECONDS: Final = 20.0  # a pull renews its claim at least this often while ingesting
 # WeCom's errcodes for a closed window, as the fake answers them (protocols.md §3.6; not verified against WeCom).
 WINDOW_ERRORS: Final = {95001: "WeChat allows at most 5 replies after a customer's message",
                         95002: "WeChat allows replies only within 48 h of the customer's last message"}
@@ -113,21 +125,74 @@ def inbound_from(message: dict[str, Any], nicknames: dict[str, str] | None = Non
 # ---- the cursor --------------------------------------------------------------------------------------------------
 
 
-def load_cursor(engine: Engine, key: str) -> str:
-    with Session(engine) as session:
-        return session.scalar(select(ChannelCursor.cursor).where(ChannelCursor.channel == CHANNEL,
-                                                                 ChannelCursor.key == key)) or ""
+def _row(key: str) -> Any:
+    table = ChannelCursor.__table__  # type: ignore[attr-defined]
+    return and_(table.c.channel == CHANNEL, table.c.key == key)
 
 
-def save_cursor(engine: Engine, key: str, cursor: str) -> None:
+def claim_pull(engine: Engine, key: str, claimant: str, token: str, now: datetime) -> str | None:
+    """Claim the pulls of account `key` for `claimant` until `now` + PULL_LEASE and return its saved cursor; None
+    when another pull holds the claim: that pull is asked to read once more (with `token`, when given).
+
+    The claim is a conditional UPDATE of the account's row (the outbox's claims are the same): on PostgreSQL a
+    concurrent claim waits for the row lock and then finds the row claimed, on SQLite the write lock orders them."""
     table = ChannelCursor.__table__  # type: ignore[attr-defined]
     dialect = postgresql if engine.dialect.name == "postgresql" else sqlite
-    now = utcnow()
-    statement = dialect.insert(table).values(channel=CHANNEL, key=key, cursor=cursor, updated_at=now)
-    statement = statement.on_conflict_do_update(index_elements=["channel", "key"],
-                                                set_={"cursor": cursor, "updated_at": now})
+    free = or_(table.c.claimed_until.is_(None), table.c.claimed_until < now)
     with engine.begin() as connection:
-        connection.execute(statement)
+        connection.execute(dialect.insert(table).values(channel=CHANNEL, key=key, cursor="", updated_at=now)
+                           .on_conflict_do_nothing(index_elements=["channel", "key"]))
+    while True:
+        with engine.begin() as connection:
+            claimed = connection.execute(
+                update(table).where(_row(key), free)
+                .values(claimed_by=claimant, claimed_until=now + PULL_LEASE, pull_again=False, pull_token=None)
+                .returning(table.c.cursor)
+            ).first()
+            if claimed is not None:
+                return str(claimed.cursor or "")
+            again = {"pull_again": True, **({"pull_token": token} if token else {})}
+            if connection.execute(update(table).where(_row(key), ~free).values(**again)).rowcount:  # type: ignore[attr-defined]
+                return None
+        # the claim lapsed or was let go between the two statements: claim it now
+
+
+def save_cursor(engine: Engine, key: str, cursor: str, claimant: str, now: datetime) -> bool:
+    """Save how far `claimant` has read account `key` and renew its claim; False (nothing saved) when it no longer
+    holds the claim (it lapsed and another pull took over from the cursor saved before)."""
+    table = ChannelCursor.__table__  # type: ignore[attr-defined]
+    with engine.begin() as connection:
+        result = connection.execute(update(table).where(_row(key), table.c.claimed_by == claimant)
+                                    .values(cursor=cursor, updated_at=now, claimed_until=now + PULL_LEASE))
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def renew_pull(engine: Engine, key: str, claimant: str, now: datetime) -> bool:
+    """Extend `claimant`'s claim on account `key`; False when it no longer holds it."""
+    table = ChannelCursor.__table__  # type: ignore[attr-defined]
+    with engine.begin() as connection:
+        result = connection.execute(update(table).where(_row(key), table.c.claimed_by == claimant)
+                                    .values(claimed_until=now + PULL_LEASE))
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def finish_pull(engine: Engine, key: str, claimant: str, now: datetime) -> tuple[str, str | None] | None:
+    """Let go of `claimant`'s claim on account `key`, unless a pull was asked for meanwhile: then keep the claim
+    and return (the saved cursor, the asking callback's token) to read once more. None also when the claim had
+    lapsed to another pull."""
+    table = ChannelCursor.__table__  # type: ignore[attr-defined]
+    mine = and_(_row(key), table.c.claimed_by == claimant)
+    with engine.begin() as connection:
+        released = connection.execute(update(table).where(mine, table.c.pull_again.is_(False))
+                                      .values(claimed_by=None, claimed_until=None, pull_token=None))
+        if released.rowcount:  # type: ignore[attr-defined]
+            return None
+        again = connection.execute(
+            update(table).where(mine, table.c.pull_again.is_(True))
+            .values(pull_again=False, claimed_until=now + PULL_LEASE)  # RETURNING gives the new values: keep the token
+            .returning(table.c.cursor, table.c.pull_token)
+        ).first()
+    return None if again is None else (str(again.cursor or ""), again.pull_token)
 
 
 # ---- the 48 h / 5 replies window ---------------------------------------------------------------------------------
@@ -195,7 +260,7 @@ class WeComKfChannel:
                             timeout=settings.request_timeout_seconds)
         self.crypto = WeChatCrypto(settings.token.get_secret_value(), settings.aes_key.get_secret_value(),
                                    settings.corp_id)
-        self._locks: dict[str, asyncio.Lock] = {}
+        self._claimant = f"{socket.gethostname()}:{os.getpid()}"[:100]  # + a pull's own suffix: who reads now
         self._work = AcknowledgedWork()
         self._nicknames: dict[str, str] = {}  # external_userid → WeChat nickname ("" when WeChat gave none)
 
@@ -222,35 +287,64 @@ class WeComKfChannel:
         self.api.close()
 
     async def pull(self, open_kfid: str, token: str) -> int:
-        """Read account `open_kfid` from its saved cursor to the end; returns how many messages were ingested.
-        Stops at the first failure (the cursor stays before the page, the next callback reads it again)."""
-        async with self._locks.setdefault(open_kfid, asyncio.Lock()):
-            engine, pipeline = self.core.engine, self.core.pipeline
-            if engine is None or pipeline is None:
-                log.warning("kf messages of %s not read yet: kefu is still loading (the next callback reads them)",
-                            open_kfid)
+        """Read account `open_kfid` from its saved cursor to the end, and once more for each pull asked for
+        meanwhile; returns how many messages were ingested (0 when a pull in progress, here or in another replica,
+        reads them instead). Stops at the first failure (the cursor stays before the page, the next callback reads
+        it again)."""
+        engine, pipeline = self.core.engine, self.core.pipeline
+        if engine is None or pipeline is None:
+            log.warning("kf messages of %s not read yet: kefu is still loading (the next callback reads them)",
+                        open_kfid)
+            return 0
+        claimant = f"{self._claimant}:{uuid.uuid4().hex[:8]}"
+        ingested = 0
+        try:
+            cursor = await asyncio.to_thread(claim_pull, engine, open_kfid, claimant, token, utcnow())
+            if cursor is None:
+                log.debug("kf messages of %s: the pull in progress reads them", open_kfid)
                 return 0
-            ingested = 0
-            cursor = await asyncio.to_thread(load_cursor, engine, open_kfid)
-            try:
-                while True:
-                    body = {"cursor": cursor, "token": token, "limit": SYNC_LIMIT, "voice_format": 0,
-                            "open_kfid": open_kfid}
-                    page = await self.api.post("kf/sync_msg", body)
-                    entries = [e for e in page.get("msg_list") or [] if isinstance(e, dict)]
-                    await self._learn_nicknames(entries)
-                    for entry in entries:
-                        inbound = inbound_from(entry, self._nicknames)
-                        if inbound is not None:
-                            await pipeline.ingest(inbound)
-                            ingested += 1
-                    cursor = str(page.get("next_cursor") or cursor)
-                    await asyncio.to_thread(save_cursor, engine, open_kfid, cursor)
-                    if not page.get("has_more"):
-                        return ingested
-            except Exception as exc:
-                log.error("reading kf messages of %s stopped: %s", open_kfid, send_error(exc, "kf/sync_msg"))
-                return ingested
+            while True:
+                ingested += await self._read(engine, pipeline, open_kfid, token, cursor, claimant)
+                again = await asyncio.to_thread(finish_pull, engine, open_kfid, claimant, utcnow())
+                if again is None:
+                    return ingested
+                cursor, token = again[0], again[1] or token
+        except Exception as exc:  # the database: the claim lapses, the next callback reads on
+            log.error("reading kf messages of %s stopped: %s: %s", open_kfid, type(exc).__name__, exc)
+            return ingested
+
+    async def _read(self, engine: Engine, pipeline: KfPipeline, open_kfid: str, token: str, cursor: str,
+                    claimant: str) -> int:
+        """One pass from `cursor` to the end of the account's messages, while `claimant` holds the claim."""
+        ingested = 0
+        renewed = time.monotonic()
+        try:
+            while True:
+                body = {"cursor": cursor, "token": token, "limit": SYNC_LIMIT, "voice_format": 0,
+                        "open_kfid": open_kfid}
+                page = await self.api.post("kf/sync_msg", body)
+                entries = [e for e in page.get("msg_list") or [] if isinstance(e, dict)]
+                await self._learn_nicknames(entries)
+                for entry in entries:
+                    inbound = inbound_from(entry, self._nicknames)
+                    if inbound is not None:
+                        await pipeline.ingest(inbound)
+                        ingested += 1
+                    if time.monotonic() - renewed > RENEW_SECONDS:  # a long page: keep the claim
+                        if not await asyncio.to_thread(renew_pull, engine, open_kfid, claimant, utcnow()):
+                            log.warning("kf pull of %s lapsed; the pull that took over reads on", open_kfid)
+                            return ingested
+                        renewed = time.monotonic()
+                cursor = str(page.get("next_cursor") or cursor)
+                if not await asyncio.to_thread(save_cursor, engine, open_kfid, cursor, claimant, utcnow()):
+                    log.warning("kf pull of %s lapsed; the pull that took over reads on", open_kfid)
+                    return ingested
+                renewed = time.monotonic()
+                if not page.get("has_more"):
+                    return ingested
+        except Exception as exc:
+            log.error("reading kf messages of %s stopped: %s", open_kfid, send_error(exc, "kf/sync_msg"))
+            return ingested
 
     async def _learn_nicknames(self, entries: list[dict[str, Any]]) -> None:
         """Ask `kf/customer/batchget` for the nicknames of the customers of `entries` not asked about before."""

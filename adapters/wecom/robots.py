@@ -1,11 +1,12 @@
 """WeCom group robots (群机器人): alert-only group chats reached by webhook (`webhook/send?key=`), at most 20
 messages a minute per robot.
 
-Each robot's posts are paced by `bot.webhook_pacing`: a sliding one-minute window of what kefu sent it; once half
-of it is used, a message waits a moment (`gather_seconds`) so that the alerts the outbox hands over meanwhile go
-out merged into one message, as many as fit in WeCom's 4096 bytes. Nothing is dropped: every outbox item waits for
-the message that carries it, and a full window (or WeCom's own 45009, when another kefu replica used the robot
-too) fails the items as transient with the seconds until the window frees, so the outbox sends them again then.
+Each robot's posts are paced by `bot.webhook_pacing`: a sliding one-minute window of what kefu sent it, counted in
+the database so that every replica's posts count (in memory without a database); once half of it is used, a
+message waits a moment (`gather_seconds`) so that the alerts the outbox hands over meanwhile go out merged into one
+message, as many as fit in WeCom's 4096 bytes. Nothing is dropped: every outbox item waits for the message that
+carries it, and a full window (or WeCom's own 45009, when something else used the robot too) fails the items as
+transient with the seconds until the window frees, so the outbox sends them again then.
 This module owns what is WeCom's: the robots by name and key, the markdown body, merging under a bold title within
 4096 bytes, and WeCom's answers. Robots do not edit messages: an update of a card posted by a robot is posted as a
 new message.
@@ -19,25 +20,31 @@ from functools import partial
 from typing import Final
 
 import aiohttp
+from sqlalchemy.engine import Engine
 
 from adapters.wecom.cards import ROBOT_MARKDOWN_BYTES, cut_bytes
 from adapters.wecom.client import RATE_LIMIT_BACKOFF_SECONDS, RATE_LIMITED
 from bot.outbox import SendError
-from bot.webhook_pacing import RateLimited, WebhookPacer
+from bot.webhook_pacing import RateLimited, SharedSendWindow, WebhookPacer
 
 SEPARATOR: Final = "\n\n"
 TOO_FAST: Final = 45009  # the robot's 20 messages a minute are used up
+WINDOW_SCOPE: Final = "wecom_robot"  # the robots' shared minutes (RateWindow rows), one per robot name
 
 
 class GroupRobots:
-    """The configured robots by name (`keys`: name → webhook key) behind `webhook_url` (…/cgi-bin/webhook/send)."""
+    """The configured robots by name (`keys`: name → webhook key) behind `webhook_url` (…/cgi-bin/webhook/send).
+    With `engine` each robot's minute is shared by every replica on that database (on `clock`, the wall clock by
+    default); without, it counts this process's posts (on `clock`, monotonic by default)."""
 
     def __init__(self, keys: dict[str, str], *, webhook_url: str, per_minute: int, timeout: float,
-                 merged_title: Callable[[int], str], gather_seconds: float = 1.0,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 merged_title: Callable[[int], str], gather_seconds: float = 1.0, engine: Engine | None = None,
+                 clock: Callable[[], float] | None = None) -> None:
         self.robots: dict[str, WebhookPacer[str, None]] = {
             name: WebhookPacer(f"WeCom robot {name!r}", send=partial(self._send, name, key), combine=self._combined,
-                               per_minute=per_minute, gather_seconds=gather_seconds, clock=clock)
+                               per_minute=per_minute, gather_seconds=gather_seconds, clock=clock or time.monotonic,
+                               window=None if engine is None else SharedSendWindow(
+                                   engine, WINDOW_SCOPE, name, per_minute, clock or time.time))
             for name, key in keys.items()}
         self.webhook_url = webhook_url
         self.per_minute = per_minute

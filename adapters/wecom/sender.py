@@ -3,17 +3,21 @@
 Targets: "" (the configured `to_user` / `to_party`), "user:a|b", "party:2|3" (both joinable with ";") for app
 messages, and "robot:<name>" for a group robot. A card with buttons is a template card; its reference is
 "tc:<task_id>:<response_code>". A card update consumes a response code, each good for one update: the newest one a
-click on that card brought (`remember_code`), else the one from posting the card, if not spent yet. Without an
-unspent code (a second update after a restart, a card older than WeCom's 72 hours) the updated card is posted
-as a new message, so the team still sees the outcome. Cards without buttons are markdown messages ("msg:<id>").
+click on that card brought (`remember_code`), else the one from posting the card, if not spent yet. The codes are
+kept in the database (`bot.card_update_codes`) so that a click received by one replica serves the update sent by
+another; a sender without a database keeps them in memory. Without an unspent code (a card older than WeCom's 72
+hours, or updated more often than clicked) the updated card is posted as a new message, so the team still sees
+the outcome. Cards without buttons are markdown messages ("msg:<id>").
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, Protocol, TypeVar
 from zoneinfo import ZoneInfo
 
 from adapters.wecom.cards import ROBOT_MARKDOWN_BYTES, markdown, template_card, wecom_buttons
@@ -31,6 +35,57 @@ log = logging.getLogger("kefu.wecom")
 CHANNEL: Final = "wecom"
 REF_LIMIT: Final = 255
 MAX_CODES: Final = 10_000
+CodeAnswerT = TypeVar("CodeAnswerT")
+
+
+class ResponseCodes(Protocol):
+    """Where a sender keeps the cards' response codes; `blocking`: the methods wait for I/O (run in a thread)."""
+
+    blocking: bool
+
+    def remember(self, card_key: str, code: str) -> None:
+        """Keep a click's code for the card's next update (a code spent already stays spent)."""
+        ...
+
+    def take(self, card_key: str, posted: str | None) -> str | None:
+        """Spend the card's newest unspent code from a click, else `posted` unless spent; None when none is left."""
+        ...
+
+    def give_back(self, card_key: str, code: str) -> None:
+        """The update with `code` failed transiently: the code is still good."""
+        ...
+
+
+class LocalResponseCodes:
+    """Response codes kept in this process (a sender without a database)."""
+
+    blocking = False
+
+    def __init__(self) -> None:
+        self._fresh: OrderedDict[str, str] = OrderedDict()  # task id → newest unspent code from a click
+        self._spent: OrderedDict[str, None] = OrderedDict()
+
+    def remember(self, card_key: str, code: str) -> None:
+        if code in self._spent:
+            return
+        self._fresh[card_key] = code
+        self._fresh.move_to_end(card_key)
+        while len(self._fresh) > MAX_CODES:
+            self._fresh.popitem(last=False)
+
+    def take(self, card_key: str, posted: str | None) -> str | None:
+        code = self._fresh.pop(card_key, None)
+        if code is None and posted is not None and posted not in self._spent:
+            code = posted
+        if code is not None:
+            self._spent[code] = None
+            while len(self._spent) > MAX_CODES:
+                self._spent.popitem(last=False)
+        return code
+
+    def give_back(self, card_key: str, code: str) -> None:
+        self._spent.pop(code, None)
+        self._fresh.setdefault(card_key, code)
 
 
 @dataclass(frozen=True)
@@ -72,32 +127,27 @@ def parse_card_ref(ref: str) -> tuple[str, str | None] | None:
 
 
 class WeComCardSender:
-    """Sends outbox items of the card kinds to WeCom as app `agent_id` through `api`, or through `robots`."""
+    """Sends outbox items of the card kinds to WeCom as app `agent_id` through `api`, or through `robots`; `codes`
+    keeps the cards' response codes (shared by replicas when it is a `bot.card_update_codes.CardUpdateCodes`; in
+    this process's memory by default)."""
 
     def __init__(self, api: WeComApi, robots: GroupRobots, *, agent_id: int, default: Recipients,
-                 language: Language, timezone: ZoneInfo) -> None:
+                 language: Language, timezone: ZoneInfo, codes: ResponseCodes | None = None) -> None:
         self.api = api
         self.robots = robots
         self.agent_id = agent_id
         self.default = default
         self.language = language
         self.timezone = timezone
-        self._fresh: OrderedDict[str, str] = OrderedDict()  # task id → newest unspent code from a click
-        self._spent: OrderedDict[str, None] = OrderedDict()
+        self.codes: ResponseCodes = codes if codes is not None else LocalResponseCodes()
 
     def remember_code(self, task: str, code: str) -> None:
-        """A click's response code: the next update of that card spends it."""
-        if code in self._spent:
-            return
-        self._fresh[task] = code
-        self._fresh.move_to_end(task)
-        while len(self._fresh) > MAX_CODES:
-            self._fresh.popitem(last=False)
+        """A click's response code: the next update of that card spends it. Waits for the database when the codes
+        are shared (call it in a thread)."""
+        self.codes.remember(task, code)
 
-    def _spend(self, code: str) -> None:
-        self._spent[code] = None
-        while len(self._spent) > MAX_CODES:
-            self._spent.popitem(last=False)
+    async def _codes(self, method: Callable[..., CodeAnswerT], *args: Any) -> CodeAnswerT:
+        return await asyncio.to_thread(method, *args) if self.codes.blocking else method(*args)
 
     async def send(self, item: OutboxItem) -> str | None:
         if item.kind not in TEAM_CARD_KINDS:
@@ -137,9 +187,7 @@ class WeComCardSender:
         return f"msg:{result.get('msgid', '')}"
 
     async def _update(self, card: Card, task: str, posted_code: str | None) -> bool:
-        code = self._fresh.pop(task, None)
-        if code is None and posted_code is not None and posted_code not in self._spent:
-            code = posted_code
+        code = await self._codes(self.codes.take, task, posted_code)  # spent now: no other replica uses it
         if code is None:
             return False
         status = next((field.value for field in card.fields if field.label == "Status"), None)
@@ -151,12 +199,11 @@ class WeComCardSender:
             await self._call("message/update_template_card", body, "the card update")
         except SendError as exc:
             if exc.transient:  # the code is still good: the retry spends it
-                self._fresh.setdefault(task, code)
+                await self._codes(self.codes.give_back, task, code)
                 raise
-            self._spend(code)  # spent elsewhere or expired: the update goes out as a new message
+            # spent elsewhere or expired: the update goes out as a new message
             log.warning("WeCom refused the update of card %s (%s)", task, exc)
             return False
-        self._spend(code)
         return True
 
     async def _call(self, endpoint: str, body: dict[str, Any], what: str) -> dict[str, Any]:
