@@ -135,6 +135,32 @@ _FIRST_CARD = (
 )
 
 
+def _due() -> ColumnElement[bool]:
+    """Pending, its time come, not claimed (or the claim expired), and no older item of its ticket pending: a
+    ticket's items go out in order. `now` is bound at execution."""
+    older = _OUTBOX.alias("older")
+    older_pending = exists().where(
+        older.c.ticket_id == _OUTBOX.c.ticket_id, older.c.status == "pending", older.c.id < _OUTBOX.c.id
+    )
+    now = bindparam("now", type_=_OUTBOX.c.next_attempt_at.type)
+    return and_(
+        _OUTBOX.c.status == "pending",
+        _OUTBOX.c.next_attempt_at <= now,
+        or_(_OUTBOX.c.claimed_until.is_(None), _OUTBOX.c.claimed_until < now),
+        ~older_pending,
+    )
+
+
+_DUE_IDS = (select(_OUTBOX.c.id).where(_due()).order_by(_OUTBOX.c.next_attempt_at, _OUTBOX.c.id)
+            .limit(bindparam("limit")))
+_DUE_IDS_FOR_UPDATE = _DUE_IDS.with_for_update(skip_locked=True, of=_OUTBOX)
+_CLAIM = (
+    update(_OUTBOX).where(_OUTBOX.c.id.in_(bindparam("ids", expanding=True)), _due())
+    .values(claimed_by=bindparam("worker"), claimed_until=bindparam("until"), attempts=_OUTBOX.c.attempts + 1)
+    .returning(_OUTBOX.c.id)
+)
+
+
 class SentRecords:
     """Sends that finished while the previous ones were being recorded are recorded together, in one
     transaction: a burst of replies costs a few writes rather than one each, and no send waits for a batch to
@@ -338,37 +364,17 @@ class OutboxWorker:
 
     # ---- database work (runs in threads) ---------------------------------------------------------------
 
-    def _due(self, now: datetime) -> ColumnElement[bool]:
-        table = OutboxItem.__table__  # type: ignore[attr-defined]
-        older = table.alias("older")
-        older_pending = exists().where(
-            older.c.ticket_id == table.c.ticket_id, older.c.status == "pending", older.c.id < table.c.id
-        )
-        return and_(
-            table.c.status == "pending",
-            table.c.next_attempt_at <= now,
-            or_(table.c.claimed_until.is_(None), table.c.claimed_until < now),
-            ~older_pending,
-        )
-
     def _claim(self, limit: int) -> list[OutboxItem]:
-        table = OutboxItem.__table__  # type: ignore[attr-defined]
         now = self.clock()
         until = now + timedelta(seconds=self.settings.claim_seconds)
         with Session(self.engine, expire_on_commit=False) as session:
-            query = select(table.c.id).where(self._due(now)).order_by(table.c.next_attempt_at, table.c.id)
-            query = query.limit(limit)
-            if self._postgres:
-                query = query.with_for_update(skip_locked=True, of=table)
-            candidates = list(session.execute(query).scalars())
+            query = _DUE_IDS_FOR_UPDATE if self._postgres else _DUE_IDS
+            candidates = list(session.execute(query, {"now": now, "limit": limit}).scalars())
             claimed: list[int] = []
             if candidates:
                 # Conditional on still being due: another worker may have claimed or finished some meanwhile.
                 claimed = list(session.execute(
-                    update(table)
-                    .where(table.c.id.in_(candidates), self._due(now))
-                    .values(claimed_by=self.worker_id, claimed_until=until, attempts=table.c.attempts + 1)
-                    .returning(table.c.id)
+                    _CLAIM, {"ids": candidates, "now": now, "worker": self.worker_id, "until": until}
                 ).scalars())
             items: list[OutboxItem] = []
             if claimed:
