@@ -33,6 +33,10 @@ class WriterLock:
     def acquire(self) -> bool:
         return self._lock.acquire(timeout=self.timeout)
 
+    def locked(self) -> bool:
+        """Whether a connection of the process holds the turn now."""
+        return self._lock.locked()
+
     def release(self) -> None:
         self._lock.release()
 
@@ -46,6 +50,7 @@ def serialized_connection_class(lock: WriterLock) -> type[sqlite3.Connection]:
     """A sqlite3 connection class (`sqlite3.connect(factory=...)`) whose writers take turns on `lock`."""
 
     class SerializedWriterConnection(sqlite3.Connection):
+        writer_lock = lock
         _holds_turn = False
 
         def take_turn(self) -> None:
