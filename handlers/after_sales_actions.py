@@ -23,6 +23,7 @@ from bot.after_sales.flow import OPEN_ACTIONS, STEP_ACTIONS, next_statuses
 from bot.messages import Action
 from bot.settings import Settings
 from handlers.actions import ActionError, ActionResult, acting_agent, actor_key, check_actor
+from handlers.commands.returns import after_sales_text
 from models.db import session_scope
 
 ACTION_NAMES: Final[frozenset[str]] = frozenset({*OPEN_ACTIONS, *STEP_ACTIONS, "approve_request", "reject_request"})
@@ -54,7 +55,8 @@ def perform_after_sales_action(engine: Engine, settings: Settings, action: Actio
     try:
         if action.name in OPEN_ACTIONS:
             outcome = desk.open_request(action.ticket_id, OPEN_ACTIONS[action.name], who)
-            return ActionResult(True, outcome.message, outcome.card)
+            return ActionResult(True, after_sales_text(outcome.message, outcome.wording, action.language),
+                                outcome.card)
         wanted = {"approve_request": "approved", "reject_request": "rejected"}.get(action.name) \
             or STEP_ACTIONS[action.name]
         candidates = [r for r in desk.awaiting(action.ticket_id, _statuses_before(wanted))
@@ -71,9 +73,9 @@ def perform_after_sales_action(engine: Engine, settings: Settings, action: Actio
         assert request_id is not None
         note = BUTTON_REJECT_REASON if wanted == "rejected" else None
         outcome = desk.advance(request_id, wanted, who, note=note)
-        return ActionResult(True, outcome.message, outcome.card)
+        return ActionResult(True, after_sales_text(outcome.message, outcome.wording, action.language), outcome.card)
     except AfterSalesError as exc:
-        return ActionResult(False, str(exc))
+        return ActionResult(False, after_sales_text(str(exc), exc.wording, action.language))
 
 
 def _statuses_before(wanted: str) -> tuple[str, ...]:

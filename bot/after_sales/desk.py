@@ -33,6 +33,7 @@ from bot.after_sales.flow import (
     REASONS,
     REQUEST_TYPES,
     TransitionError,
+    Wording,
     check_transition,
     reason_for_intent,
     step_buttons,
@@ -59,7 +60,12 @@ _STEP_TIMES: Final[dict[str, str]] = {"approved": "decided_at", "rejected": "dec
 
 
 class AfterSalesError(Exception):
-    """The change cannot be made; str() is the answer for the person who asked."""
+    """The change cannot be made; str() is the answer for the person who asked (in English), `wording` its words
+    for other languages (None where only the English text exists)."""
+
+    def __init__(self, message: str, wording: Wording | None = None) -> None:
+        super().__init__(message)
+        self.wording = wording
 
 
 @dataclass(frozen=True)
@@ -79,6 +85,7 @@ class Outcome:
     request_ids: tuple[int, ...] = ()
     card: Card | None = None
     changed: bool = True
+    wording: Wording | None = None  # `message` as a key and fields, for answers in other languages
 
 
 def shipped_after_sales_templates() -> Path:
@@ -107,6 +114,13 @@ def describe(request: AfterSalesRequest) -> str:
     return " · ".join(parts)
 
 
+def describe_wording(request: AfterSalesRequest) -> Wording:
+    """`describe(request)` as a wording: "{type} #{id} · {status}{amount} · {reason}"."""
+    money = money_of(request)
+    return Wording("request", {"type": request.type, "id": request.id, "status": request.status,
+                               "amount": f" · {money}" if money else "", "reason": request.reason})
+
+
 class AfterSalesDesk:
     """Opens and moves after-sales requests; see the module docstring."""
 
@@ -133,7 +147,8 @@ class AfterSalesDesk:
         with session_scope(self.engine) as session:
             ticket: Ticket | None = lock_row(session, Ticket, ticket_id)
             if ticket is None:
-                raise AfterSalesError(f"ticket #{ticket_id} does not exist")
+                raise AfterSalesError(f"ticket #{ticket_id} does not exist",
+                                      Wording("ticket_missing", {"ticket": ticket_id}))
             open_one = session.scalars(
                 select(AfterSalesRequest).where(AfterSalesRequest.ticket_id == ticket_id,
                                                 AfterSalesRequest.type == request_type,
@@ -142,7 +157,9 @@ class AfterSalesDesk:
             if open_one is not None:
                 return Outcome(f"Ticket #{ticket_id} already has {describe(open_one)}: no second {request_type} "
                                f"was opened (close that one first).", (open_one.id or 0,),
-                               self._card(session, open_one, ticket), changed=False)
+                               self._card(session, open_one, ticket), changed=False,
+                               wording=Wording("already_open", {"ticket": ticket_id, "type": request_type,
+                                                                "request": describe_wording(open_one)}))
             customer = session.get(Customer, ticket.customer_id)
             request = AfterSalesRequest(
                 ticket_id=ticket_id, type=request_type, status="requested",
@@ -168,7 +185,9 @@ class AfterSalesDesk:
             log.info("after-sales %s opened on ticket %s by %s", describe(request), ticket_id, who.name,
                      extra={"ticket_id": ticket_id})
             return Outcome(f"Opened {describe(request)} on ticket #{ticket_id}; a manager approves it with "
-                           f"/returns approve {request.id}.", (request.id,), card)
+                           f"/returns approve {request.id}.", (request.id,), card,
+                           wording=Wording("opened", {"ticket": ticket_id, "id": request.id,
+                                                      "request": describe_wording(request)}))
 
     # ---- moving --------------------------------------------------------------------------------------------
 
@@ -181,38 +200,43 @@ class AfterSalesDesk:
         with session_scope(self.engine) as session:
             request: AfterSalesRequest | None = lock_row(session, AfterSalesRequest, request_id)
             if request is None:
-                raise AfterSalesError(f"after-sales request #{request_id} does not exist")
+                raise AfterSalesError(f"after-sales request #{request_id} does not exist",
+                                      Wording("request_missing", {"id": request_id}))
             ticket = session.get(Ticket, request.ticket_id)
             assert ticket is not None
             if wanted in ("approved", "rejected") and not who.manager:
                 verb = "approve" if wanted == "approved" else "reject"
                 raise AfterSalesError(f"Only a manager can {verb} after-sales requests; {who.name} is not a "
-                                      f"manager. Ask a manager (they see it in /returns pending).")
+                                      f"manager. Ask a manager (they see it in /returns pending).",
+                                      Wording(f"manager_only.{verb}", {"name": who.name}))
             if wanted == request.status:
                 return Outcome(f"Request #{request.id} is already {wanted}: nothing to do.", (request_id,),
-                               self._card(session, request, ticket), changed=False)
+                               self._card(session, request, ticket), changed=False,
+                               wording=Wording("already", {"id": request.id, "status": wanted}))
             try:
                 check_transition(request.id, request.type, request.status, wanted)
             except TransitionError as exc:
-                raise AfterSalesError(str(exc)) from None
+                raise AfterSalesError(str(exc), exc.wording) from None
             if wanted == "rejected" and not (note or "").strip():
                 raise AfterSalesError(f"say why request #{request_id} is rejected: /returns reject "
-                                      f"{request_id} REASON")
+                                      f"{request_id} REASON", Wording("needs_reason", {"id": request_id}))
             before = request.status
             request.status, request.status_changed_at = wanted, now
             setattr(request, _STEP_TIMES[wanted], now)
             session.add(request)
             details: dict[str, Any] = {"from": before, "to": wanted, "note": note or None}
-            sent = ""
+            sent, sent_wording = "", None
             if wanted == "approved" and request.type in NEEDS_ITEM_BACK:
-                sent = self._send_instructions(session, request, ticket, who, now)
+                sent, sent_wording = self._send_instructions(session, request, ticket, who, now)
                 details["instructions"] = sent or None
             audit = self._audit(session, who, f"after_sales.{wanted}", request, now, details)
             card = self._edit_card(session, request, ticket, audit)
             answer = f"Request #{request.id} ({request.type}, ticket #{ticket.id}) is now {wanted}."
             if sent:
                 answer += f" {sent}"
-            return Outcome(answer, (request_id,), card)
+            return Outcome(answer, (request_id,), card, wording=Wording("moved", {
+                "id": request.id, "type": request.type, "ticket": ticket.id, "status": wanted,
+                "sent": sent_wording or ""}))
 
     def approve_many(self, request_ids: Sequence[int] | None, who: Who, *,
                      now: datetime | None = None) -> Outcome:
@@ -220,7 +244,8 @@ class AfterSalesDesk:
         transaction: one that cannot be approved is reported and the others still are."""
         if not who.manager:
             raise AfterSalesError(f"Only a manager can approve after-sales requests; {who.name} is not a manager. "
-                                  "Ask a manager (they see them in /returns pending).")
+                                  "Ask a manager (they see them in /returns pending).",
+                                  Wording("manager_only.batch", {"name": who.name}))
         now = now or self.clock()
         if request_ids is None:
             with Session(self.engine) as session:
@@ -229,20 +254,26 @@ class AfterSalesDesk:
                     .order_by(AfterSalesRequest.created_at, AfterSalesRequest.id).limit(MAX_BATCH)  # type: ignore[arg-type]
                 ))
             if not request_ids:
-                return Outcome("No after-sales request is waiting for approval.", changed=False)
+                return Outcome("No after-sales request is waiting for approval.", changed=False,
+                               wording=Wording("none_waiting"))
         approved: list[int] = []
         lines: list[str] = []
+        results: list[Wording] = []
         for request_id in dict.fromkeys(request_ids):
             try:
                 outcome = self.advance(request_id, "approved", who, now=now)
             except AfterSalesError as exc:
                 lines.append(f"#{request_id}: not approved: {exc}")
+                results.append(Wording("batch.refused", {"id": request_id, "error": exc.wording or str(exc)}))
                 continue
             if outcome.changed:
                 approved.append(request_id)
             lines.append(f"#{request_id}: {outcome.message}")
+            results.append(Wording("batch.done", {"id": request_id, "result": outcome.wording or outcome.message}))
         head = f"Approved {len(approved)} of {len(lines)} request{'s' if len(lines) != 1 else ''}."
-        return Outcome("\n".join([head, *lines]), tuple(approved), changed=bool(approved))
+        return Outcome("\n".join([head, *lines]), tuple(approved), changed=bool(approved),
+                       wording=Wording("batch.1" if len(lines) == 1 else "batch.n",
+                                       {"approved": len(approved), "count": len(lines), "results": tuple(results)}))
 
     # ---- reading -------------------------------------------------------------------------------------------
 
@@ -288,11 +319,11 @@ class AfterSalesDesk:
     # ---- instructions --------------------------------------------------------------------------------------
 
     def _send_instructions(self, session: Session, request: AfterSalesRequest, ticket: Ticket, who: Who,
-                           now: datetime) -> str:
+                           now: datetime) -> tuple[str, Wording]:
         """Queue the return instructions to the customer as `who`'s reply; what was done, for the answer."""
         key = f"after_sales:{request.id}:instructions"
         if session.scalars(select(OutboxItem.id).where(OutboxItem.dedup_key == key)).first() is not None:  # type: ignore[arg-type]
-            return "The return instructions were sent before."
+            return "The return instructions were sent before.", Wording("instructions.before")
         customer = session.get(Customer, ticket.customer_id)
         assert customer is not None
         variables = {"customer_name": customer.name, "order_id": ticket.order_id, "sku": request.sku or ticket.sku,
@@ -300,17 +331,21 @@ class AfterSalesDesk:
                      "return_address": self.settings.after_sales.return_address}
         rendered = self.templates.render(INSTRUCTIONS_TEMPLATE, ticket.language, variables, ticket.marketplace)
         if rendered is None:
-            return "No return-instructions template was found: tell the customer how to send the item back."
+            return ("No return-instructions template was found: tell the customer how to send the item back.",
+                    Wording("instructions.none"))
         if rendered.text is None:
-            return (f"The return instructions ({rendered.template}) need {', '.join(rendered.missing)}: "
-                    "tell the customer how to send the item back.")
+            missing = ", ".join(rendered.missing)
+            return (f"The return instructions ({rendered.template}) need {missing}: "
+                    "tell the customer how to send the item back.",
+                    Wording("instructions.missing", {"template": rendered.template, "missing": missing}))
         message = file_agent_message(session, self.settings.sla, ticket, who.name, rendered.text, now)
         assert ticket.id is not None
         reply = Reply(ticket_id=ticket.id, conversation_id=ticket.conversation_id, customer_id=customer.external_id,
                       text=rendered.text, language=rendered.language, kind="agent_reply")
         enqueue(session, dedup_key=key, kind="reply", channel=ticket.channel, target=ticket.conversation_id,
                 payload=asdict(reply), ticket_id=ticket.id)
-        return f"The return instructions ({rendered.template}) went to the customer (message {message.id})."
+        return (f"The return instructions ({rendered.template}) went to the customer (message {message.id}).",
+                Wording("instructions.sent", {"template": rendered.template, "message": message.id}))
 
     # ---- audit ---------------------------------------------------------------------------------------------
 

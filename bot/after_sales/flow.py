@@ -14,6 +14,8 @@ come next. Returns and exchanges need the item back: approving one sends the cus
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Final
 
 from bot.messages import CardButton
@@ -62,8 +64,21 @@ _STEP_LABELS: Final[dict[str, str]] = {"item_received": "Item received", "refund
                                        "reshipped": "Reshipped", "closed": "Close request"}
 
 
+@dataclass(frozen=True)
+class Wording:
+    """What an after-sales answer says, as a key and its fields (codes, ids, nested wordings), so that a front end
+    can write it in the asker's language (handlers/commands/returns.py); the English text is always there too."""
+
+    key: str
+    fields: Mapping[str, object] = field(default_factory=dict)
+
+
 class TransitionError(ValueError):
-    """A move the flow does not allow; str() is the answer for the person who asked."""
+    """A move the flow does not allow; str() is the answer for the person who asked, `wording` its words."""
+
+    def __init__(self, message: str, wording: Wording | None = None) -> None:
+        super().__init__(message)
+        self.wording = wording
 
 
 def next_statuses(request_type: str, status: str) -> tuple[str, ...]:
@@ -86,14 +101,17 @@ def check_transition(request_id: int | None, request_type: str, status: str, wan
     if wanted in allowed:
         return
     name = f"request #{request_id} ({request_type})"
+    fields = {"id": request_id, "type": request_type, "status": status, "wanted": wanted, "next": allowed}
     if wanted == status:
-        raise TransitionError(f"{name} is already {status}: nothing to do")
+        raise TransitionError(f"{name} is already {status}: nothing to do", Wording("transition.already", fields))
     if not allowed:
-        raise TransitionError(f"{name} is {status}: it is finished and cannot become {wanted}")
+        raise TransitionError(f"{name} is {status}: it is finished and cannot become {wanted}",
+                              Wording("transition.finished", fields))
     if wanted in ("item_received", "refunded", "reshipped") and wanted not in _AFTER_APPROVAL[request_type]:
         raise TransitionError(f"{name} is {status}: a {request_type} is never {wanted}; next: "
-                              f"{' or '.join(allowed)}")
-    raise TransitionError(f"{name} is {status}: it cannot become {wanted} yet; next: {' or '.join(allowed)}")
+                              f"{' or '.join(allowed)}", Wording("transition.never", fields))
+    raise TransitionError(f"{name} is {status}: it cannot become {wanted} yet; next: {' or '.join(allowed)}",
+                          Wording("transition.not_yet", fields))
 
 
 def reason_for_intent(intent: str | None) -> str:

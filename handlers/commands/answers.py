@@ -40,7 +40,7 @@ from handlers.commands.parsed import (
 from handlers.commands.permissions import Actor
 from handlers.commands.returns import AFTER_SALES_ANSWERS
 from handlers.commands.ticket_view import TicketView, load_ticket_view
-from handlers.phrases import phrase, say
+from handlers.phrases import PHRASES, Phrase, phrase, say, text_in
 from handlers.scorecards import Scorecard, find_agent, team_scorecards
 from models.tables import Agent, Alert, Silence, Ticket
 
@@ -118,16 +118,16 @@ class AnswerContext:
 # ---- formatting --------------------------------------------------------------------------------------------
 
 
-def format_seconds(seconds: float) -> str:
-    """ "45 s", "37 min", "2.5 h", "3.2 d"."""
+def format_seconds(seconds: float, language: str = "en") -> str:
+    """ "45 s", "37 min", "2.5 h", "3.2 d" ("37 分钟" … in Chinese)."""
     seconds = abs(seconds)
     if seconds < 60:
-        return f"{seconds:.0f} s"
+        return phrase("duration.s", language, amount=f"{seconds:.0f}")
     if seconds < 3600:
-        return f"{seconds / 60:.0f} min"
+        return phrase("duration.min", language, amount=f"{seconds / 60:.0f}")
     if seconds < 86400 * 2:
-        return f"{seconds / 3600:.1f} h"
-    return f"{seconds / 86400:.1f} d"
+        return phrase("duration.h", language, amount=f"{seconds / 3600:.1f}")
+    return phrase("duration.d", language, amount=f"{seconds / 86400:.1f}")
 
 
 def format_value(name: str, value: float | None) -> str:
@@ -171,19 +171,21 @@ def local_time(moment: datetime, tz: tzinfo) -> str:
     return moment.astimezone(tz).strftime("%Y-%m-%d %H:%M")
 
 
-def relative_due(due: datetime, now: datetime) -> str:
-    """ "due in 37 min" or "breached 2 h ago" (whole hours from 2 h, days from 2 d)."""
+def relative_due(due: datetime, now: datetime, language: str = "en") -> str:
+    """ "due in 37 min" or "breached 2 h ago" (whole hours from 2 h, days from 2 d); in Chinese "还剩 37 分钟",
+    "已超时 2 小时"."""
     seconds = (due - now).total_seconds()
-    amount = _coarse(abs(seconds))
-    return f"due in {amount}" if seconds >= 0 else f"breached {amount} ago"
+    amount = coarse_duration(abs(seconds), language)
+    return phrase("clock.due_in" if seconds >= 0 else "clock.breached", language, amount=amount)
 
 
-def _coarse(seconds: float) -> str:
+def coarse_duration(seconds: float, language: str = "en") -> str:
+    """ "37 min", "5 h", "3 d": minutes below an hour, whole hours below two days, then days."""
     if seconds < 3600:
-        return f"{max(1, round(seconds / 60))} min"
+        return phrase("duration.min", language, amount=max(1, round(seconds / 60)))
     if seconds < 86400 * 2:
-        return f"{round(seconds / 3600)} h"
-    return f"{round(seconds / 86400)} d"
+        return phrase("duration.h", language, amount=round(seconds / 3600))
+    return phrase("duration.d", language, amount=round(seconds / 86400))
 
 
 def table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
@@ -364,10 +366,10 @@ def _advance(moment: datetime, step: timedelta, tz: tzinfo) -> datetime:
 @dataclass(frozen=True)
 class SlaItem:
     ticket: Ticket
-    clock: str  # "first response" | "resolution"
+    clock: str  # "first_response" | "resolution"
     due: datetime
     breached: bool
-    owner: str
+    owner: str  # "" when nobody owns the ticket
     working_left: timedelta | None = None  # set when business hours make it shorter than the wall clock's
 
 
@@ -392,8 +394,8 @@ def answer_sla(_command: SlaCommand, ctx: AnswerContext) -> CommandAnswer:
         for state in clock_states(ticket, policies[key], now, ctx.sla.pre_breach_fraction):
             if state.stage != "ok":
                 shorter = state.stage == "warning" and state.due - now - state.left >= timedelta(minutes=1)
-                items.append(SlaItem(ticket, state.clock.replace("_", " "), state.due, state.stage == "breach",
-                                     owners.get(ticket.assignee_id, "unassigned"),
+                items.append(SlaItem(ticket, state.clock, state.due, state.stage == "breach",
+                                     owners.get(ticket.assignee_id, ""),
                                      state.left if shorter else None))
                 break  # the most urgent clock of a ticket is enough (first response comes before resolution)
     breached = [i for i in items if i.breached]
@@ -409,9 +411,10 @@ def answer_sla(_command: SlaCommand, ctx: AnswerContext) -> CommandAnswer:
         for item in group:
             t = item.ticket
             working = "" if item.working_left is None else \
-                f" ({_coarse(item.working_left.total_seconds())} of business hours left)"
-            lines.append(f"• #{t.id} sev {t.severity} {t.intent} — {item.clock} {relative_due(item.due, now)}"
-                         f"{working} — owner: {item.owner}")
+                say("sla.working_left", amount=coarse_duration(item.working_left.total_seconds(), ctx.language))
+            lines.append(phrase("sla.item", ctx.language, ticket=t.id, severity=t.severity, intent=t.intent,
+                                clock=say(f"clock.{item.clock}"), due=relative_due(item.due, now, ctx.language),
+                                working=working, owner=item.owner or say("owner.unassigned")))
     return CommandAnswer("\n".join(lines), details={"breached": len(breached), "at_risk": len(at_risk)})
 
 
@@ -483,46 +486,57 @@ def answer_ticket(command: TicketCommand, ctx: AnswerContext) -> CommandAnswer:
     if view is None:
         return CommandAnswer(phrase("ticket.unknown", ctx.language, ticket=command.ticket_id), ok=False,
                              details={"error": "unknown ticket"})
-    tz = ctx.timezone
+    tz, lang = ctx.timezone, ctx.language
     where = " · ".join(x for x in (view.channel, view.marketplace, view.region, view.language) if x)
     lines = [
-        f"*Ticket #{view.id}* · {view.status} · {view.intent} ({view.kind}, severity {view.severity})",
-        f"{where} · owner: {view.owner} · opened {local_time(view.created_at, tz)}",
+        phrase("ticket.title", lang, ticket=view.id, status=_known("status", view.status), intent=view.intent,
+               kind=view.kind, severity=view.severity),
+        phrase("ticket.where", lang, where=where, owner=view.owner if view.assignee_id else say("owner.unassigned"),
+               opened=local_time(view.created_at, tz)),
     ]
     if view.order_id or view.sku:
-        lines.append(" · ".join(x for x in (f"order {view.order_id}" if view.order_id else "",
-                                            f"SKU {view.sku}" if view.sku else "") if x))
-    first_response, resolution = ticket_clocks(view, ctx.now)
+        lines.append(" · ".join(x for x in (phrase("ticket.order", lang, order=view.order_id) if view.order_id else "",
+                                            phrase("ticket.sku", lang, sku=view.sku) if view.sku else "") if x))
+    first_response, resolution = ticket_clocks(view, ctx.now, lang)
     if first_response:
-        lines.append(f"First response {first_response}")
+        lines.append(phrase("ticket.first_response", lang, clock=first_response))
     if resolution:
-        lines.append(f"Resolved {resolution}" if view.resolved_at else f"Resolution {resolution}")
-    lines.append(f"*Messages* ({view.message_count})")
+        lines.append(phrase("ticket.resolved" if view.resolved_at else "ticket.resolution", lang, clock=resolution))
+    lines.append(phrase("ticket.messages", lang, count=view.message_count))
     for message in view.messages:
         arrow = "→" if message.direction == "in" else "←"
         text = message.text if len(message.text) <= 200 else message.text[:199] + "…"
-        lines.append(f"{local_time(message.at, tz)} {arrow} {message.author_kind} {message.author}: {text}")
+        lines.append(phrase("ticket.message", lang, at=local_time(message.at, tz), arrow=arrow,
+                            kind=_known("author", message.author_kind), author=message.author, text=text))
     if view.message_count > len(view.messages):
-        lines.append(f"(the last {len(view.messages)} of {view.message_count} messages)")
+        lines.append(phrase("ticket.last_messages", lang, shown=len(view.messages), count=view.message_count))
     if view.timeline:
-        lines.append("*Timeline*")
+        lines.append(phrase("ticket.timeline", lang))
         for event in view.timeline:
-            lines.append(f"{local_time(event.at, tz)} {event.action} by {event.actor}")
+            lines.append(phrase("ticket.event", lang, at=local_time(event.at, tz), action=event.action,
+                                actor=event.actor))
     return CommandAnswer("\n".join(lines), ticket=view)
 
 
-def ticket_clocks(view: TicketView, now: datetime) -> tuple[str | None, str | None]:
+def _known(group: str, value: str) -> str | Phrase:
+    """kefu's own word `value` (a ticket status, a message author kind) as a phrase where the catalogue has it."""
+    return say(f"{group}.{value}") if f"{group}.{value}" in PHRASES else value
+
+
+def ticket_clocks(view: TicketView, now: datetime, language: str = "en") -> tuple[str | None, str | None]:
     """How the ticket's first-response and resolution clocks stand: "after 40 min" once stopped, "due in 2 h" or
     "breached 3 h ago" while running, None without a clock."""
     first_response = resolution = None
     if view.first_response_at:
-        first_response = f"after {format_seconds((view.first_response_at - view.created_at).total_seconds())}"
+        first_response = phrase("clock.after", language, amount=format_seconds(
+            (view.first_response_at - view.created_at).total_seconds(), language))
     elif view.first_response_due:
-        first_response = relative_due(view.first_response_due, now)
+        first_response = relative_due(view.first_response_due, now, language)
     if view.resolved_at:
-        resolution = f"after {format_seconds((view.resolved_at - view.created_at).total_seconds())}"
+        resolution = phrase("clock.after", language, amount=format_seconds(
+            (view.resolved_at - view.created_at).total_seconds(), language))
     elif view.resolution_due:
-        resolution = relative_due(view.resolution_due, now)
+        resolution = relative_due(view.resolution_due, now, language)
     return first_response, resolution
 
 
@@ -559,49 +573,67 @@ def answer_agent(command: AgentCommand, ctx: AnswerContext) -> CommandAnswer:
                              details={"error": "unknown agent"})
     cards = team_scorecards(ctx.engine, start, end, ctx.scorecards)
     card = next((c for c in cards if c.agent == agent.name), None)
-    title = f"*Scorecard · {agent.name} · {command.window.label}*"
+    lang = ctx.language
+    title = phrase("scorecard.title", lang, agent=agent.name, window=command.window.label_in(lang))
     if card is None:
-        return CommandAnswer(f"{title}\nNo tickets assigned to {agent.name} in this window.")
-    return CommandAnswer(f"{title}\n{scorecard_text(card, ctx.scorecards, ctx.sla.uses_business_hours())}")
+        return CommandAnswer(f"{title}\n{phrase('scorecard.no_tickets', lang, agent=agent.name)}")
+    return CommandAnswer(f"{title}\n{scorecard_text(card, ctx.scorecards, ctx.sla.uses_business_hours(), lang)}")
 
 
-def scorecard_text(card: Scorecard, settings: ScorecardSettings, business_hours: bool = False) -> str:
+def scorecard_text(card: Scorecard, settings: ScorecardSettings, business_hours: bool = False,
+                   language: str = "en") -> str:
     """The card as lines; with `business_hours` (an SLA policy uses them) the median first response in working
     time too, the figure the response-time component compares."""
 
     def pct(value: float | None) -> str:
         return "–" if value is None else f"{value:.1f}%"
 
+    def duration(seconds: float | None) -> str:
+        return "–" if seconds is None else format_seconds(seconds, language)
+
+    lang = language
     score = "–" if card.score is None else f"{card.score:.1f}"
-    rank = f" · #{card.queue_rank} of {card.queue_size} in queue {card.queue}" if card.queue_rank else ""
-    first_response = "–" if card.first_response_median is None else format_seconds(card.first_response_median)
+    rank = say("scorecard.rank", rank=card.queue_rank, size=card.queue_size, queue=card.queue) \
+        if card.queue_rank else ""
+    first_response = duration(card.first_response_median)
     if business_hours and card.first_response_business_median is not None:
-        first_response += f" (business hours: {format_seconds(card.first_response_business_median)})"
+        first_response += phrase("scorecard.business_hours", lang,
+                                 value=duration(card.first_response_business_median))
+    answered = "" if card.csat_response_rate is None else \
+        say("scorecard.csat_answered", rate=f"{card.csat_response_rate:.0f}")
     lines = [
-        f"Score: *{score}* ({card.grade or 'no grade'}){rank}",
-        f"Handled tickets: {card.handled}",
-        f"First response (median): {first_response}",
-        "Resolution (median): " + ("–" if card.resolution_median is None else format_seconds(card.resolution_median)),
-        f"SLA compliance: {pct(card.sla_compliance)}",
-        f"One-touch resolution: {pct(card.one_touch)}",
-        "CSAT: " + ("–" if card.csat is None else f"{card.csat:.2f} / 5")
-        + ("" if card.csat_response_rate is None else f" ({card.csat_response_rate:.0f}% of surveys answered)"),
-        f"Suggestion acceptance: {pct(card.acceptance)}",
+        phrase("scorecard.score", lang, score=score, grade=grade_text(card.grade, lang), rank=rank),
+        phrase("scorecard.handled", lang, count=card.handled),
+        phrase("scorecard.first_response", lang, value=first_response),
+        phrase("scorecard.resolution", lang, value=duration(card.resolution_median)),
+        phrase("scorecard.sla", lang, value=pct(card.sla_compliance)),
+        phrase("scorecard.one_touch", lang, value=pct(card.one_touch)),
+        phrase("scorecard.csat", lang, value="–" if card.csat is None else f"{card.csat:.2f} / 5",
+               answered=answered),
+        phrase("scorecard.acceptance", lang, value=pct(card.acceptance)),
     ]
-    parts = [f"{name} {value:.0f}×{settings.weights[name]:g}" for name, value in card.components.items()]
+    parts = [f"{text_in(_known('component', name), lang)} {value:.0f}×{settings.weights[name]:g}"
+             for name, value in card.components.items()]
     if parts:
-        lines.append("Components (0-100 × weight): " + ", ".join(parts))
+        lines.append(phrase("scorecard.components", lang, parts=phrase("list.comma", lang).join(parts)))
     return "\n".join(lines)
+
+
+def grade_text(grade: str | None, language: str = "en") -> str:
+    """A scorecard's grade ("excellent", "qualified", "needs improvement") in `language`; "no grade" for None."""
+    return phrase(f"grade.{grade}" if grade is not None else "grade.none", language)
 
 
 def _team_scorecard(ctx: AnswerContext, start: datetime, end: datetime, command: AgentCommand) -> CommandAnswer:
     cards = team_scorecards(ctx.engine, start, end, ctx.scorecards)
-    title = f"*Team scorecard · {command.window.label}*"
+    lang = ctx.language
+    title = phrase("scorecard.team_title", lang, window=command.window.label_in(lang))
     if not cards:
-        return CommandAnswer(f"{title}\nNo assigned tickets in this window.")
-    rows = [[c.agent, c.queue, str(c.handled), "–" if c.score is None else f"{c.score:.1f}", c.grade or "–"]
-            for c in cards]
-    return CommandAnswer(f"{title}\n" + table(["Agent", "Queue", "Tickets", "Score", "Grade"], rows))
+        return CommandAnswer(f"{title}\n{phrase('scorecard.team_empty', lang)}")
+    rows = [[c.agent, c.queue, str(c.handled), "–" if c.score is None else f"{c.score:.1f}",
+             "–" if c.grade is None else grade_text(c.grade, lang)] for c in cards]
+    header = [phrase(f"scorecard.header.{column}", lang) for column in ("agent", "queue", "tickets", "score", "grade")]
+    return CommandAnswer(f"{title}\n" + table(header, rows))
 
 
 # ---- /kefu help --------------------------------------------------------------------------------------------

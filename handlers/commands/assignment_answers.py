@@ -19,7 +19,7 @@ from bot.assignment.routing import record_assignment
 from bot.assignment.shifts import ShiftStatus, calendar_of, shift_status, start_shift, stop_shift
 from bot.messages import CardField
 from handlers.actions import queue_card_update
-from handlers.commands.answers import AnswerContext, CommandAnswer, relative_due
+from handlers.commands.answers import AnswerContext, CommandAnswer, coarse_duration, relative_due
 from handlers.commands.parsed import AssignCommand, QueueCommand, ShiftCommand
 from handlers.phrases import phrase, say
 from handlers.scorecards import find_agent
@@ -49,12 +49,14 @@ def _actor_key(ctx: AnswerContext, actor_agent: Agent | None) -> str:
 
 
 def _when(moment: datetime, agent: Agent, ctx: AnswerContext) -> str:
-    """A time in the agent's shift timezone (the team's without a calendar): "Mon 09:00 Asia/Shanghai"."""
+    """A time in the agent's shift timezone (the team's without a calendar): "Mon 09:00 Asia/Shanghai" ("周一 09:00
+    Asia/Shanghai" in Chinese)."""
     calendar = calendar_of(agent)
     zone = ZoneInfo(calendar.timezone) if calendar is not None else ctx.timezone
     name = calendar.timezone if calendar is not None else str(getattr(ctx.timezone, "key", ctx.timezone))
     local = moment.astimezone(zone)
-    day = "" if local.date() == ctx.now.astimezone(zone).date() else f"{local:%a} "
+    day = "" if local.date() == ctx.now.astimezone(zone).date() else \
+        f"{phrase(f'weekday.{local.weekday()}', ctx.language)} "
     return f"{day}{local:%H:%M} {name}"
 
 
@@ -65,8 +67,8 @@ def answer_assign(command: AssignCommand, ctx: AnswerContext) -> CommandAnswer:
     target_found = _agent_for(ctx, command.agent)
     if target_found is None:
         if command.agent is None:
-            return CommandAnswer("kefu does not know you as an agent: name who gets the ticket, e.g. "
-                                 f"/assign {command.ticket_id} @mei.", ok=False, details={"error": "unknown agent"})
+            return CommandAnswer(phrase("assign.who", ctx.language, ticket=command.ticket_id), ok=False,
+                                 details={"error": "unknown agent"})
         return CommandAnswer(phrase("agent.unknown", ctx.language, agent=command.agent), ok=False,
                              details={"error": "unknown agent"})
     actor_found = _agent_for(ctx, None)
@@ -81,7 +83,7 @@ def answer_assign(command: AssignCommand, ctx: AnswerContext) -> CommandAnswer:
                                  details={"error": "resolved ticket"})
         target = session.get(Agent, target_found.id)
         if target is None or not target.active:
-            return CommandAnswer(f"{target_found.name} is deactivated in kefu; ask a manager to reactivate them.",
+            return CommandAnswer(phrase("assign.deactivated", ctx.language, agent=target_found.name),
                                  ok=False, details={"error": "inactive agent"})
         if ticket.assignee_id == target.id:
             return CommandAnswer(phrase("action.already_assigned", ctx.language, ticket=ticket.id, agent=target.name))
@@ -114,21 +116,22 @@ def answer_queue(command: QueueCommand, ctx: AnswerContext) -> CommandAnswer:
     if command.language is not None:
         base = command.language.split("-")[0]
         tickets = [t for t in tickets if t.language and t.language.casefold().split("-")[0] == base]
+    lang = ctx.language
     only = f" · {command.intent or command.language}" if command.intent or command.language else ""
+    title = say("queue.title", only=only)
     if not tickets:
-        return CommandAnswer(f"*Queue{only}*: every open ticket has an owner. ✅", details={"unassigned": 0})
-    lines = [f"*Queue{only}* · {len(tickets)} open ticket{'s' if len(tickets) != 1 else ''} without an owner, "
-             "most urgent first"]
+        return CommandAnswer(phrase("queue.empty", lang, title=title), details={"unassigned": 0})
+    lines = [phrase("queue.head.1" if len(tickets) == 1 else "queue.head.n", lang, title=title, count=len(tickets))]
     for ticket in tickets[:MAX_QUEUE_LINES]:
         facts = " · ".join(x for x in (ticket.language, ticket.marketplace) if x)
-        waited = relative_due(ticket.created_at, ctx.now).replace("breached ", "waiting ").replace(" ago", "")
-        due = f" · first response {relative_due(ticket.first_response_due, ctx.now)}" \
+        waited = say("clock.waiting", amount=coarse_duration(abs((ctx.now - ticket.created_at).total_seconds()), lang))
+        due = say("queue.first_response", due=relative_due(ticket.first_response_due, ctx.now, lang)) \
             if ticket.first_response_due is not None and ticket.first_response_at is None else ""
-        lines.append(f"• #{ticket.id} sev {ticket.severity} {ticket.intent}" + (f" · {facts}" if facts else "")
-                     + f" · {waited}{due}")
+        lines.append(phrase("queue.item", lang, ticket=ticket.id, severity=ticket.severity, intent=ticket.intent,
+                            facts=f" · {facts}" if facts else "", waited=waited, due=due))
     if len(tickets) > MAX_QUEUE_LINES:
-        lines.append(f"…and {len(tickets) - MAX_QUEUE_LINES} more")
-    lines.append("Take one with /assign TICKET.")
+        lines.append(phrase("queue.more", lang, count=len(tickets) - MAX_QUEUE_LINES))
+    lines.append(phrase("queue.take", lang))
     return CommandAnswer("\n".join(lines), details={"unassigned": len(tickets)})
 
 
@@ -138,11 +141,11 @@ def answer_queue(command: QueueCommand, ctx: AnswerContext) -> CommandAnswer:
 def answer_shift(command: ShiftCommand, ctx: AnswerContext) -> CommandAnswer:
     if command.action == "show":
         return _who_is_on_shift(ctx)
+    lang = ctx.language
     agent = _agent_for(ctx, command.agent)
     if agent is None:
-        who = command.agent or ctx.actor.name or "you"
-        return CommandAnswer(f"There is no agent called {who} (kefu agents add NAME creates one).", ok=False,
-                             details={"error": "unknown agent"})
+        who = command.agent or ctx.actor.name or say("shift.you")
+        return CommandAnswer(phrase("shift.unknown", lang, agent=who), ok=False, details={"error": "unknown agent"})
     actor_found = _agent_for(ctx, None)
     now = ctx.now
     with Session(ctx.engine, expire_on_commit=False) as session, session.begin():
@@ -159,18 +162,18 @@ def answer_shift(command: ShiftCommand, ctx: AnswerContext) -> CommandAnswer:
                                details={"action": command.action, "on": status.on,
                                         "until": status.until.isoformat() if status.until else None}))
     yours = command.agent is None or (actor_found is not None and actor_found.id == row.id)
-    whose = "Your shift" if yours else f"{row.name}'s shift"
-    until = f" until {_when(status.until, row, ctx)}" if status.until is not None else ""
+    whose = say("shift.yours") if yours else say("shift.theirs", agent=row.name)
+    until = say("shift.until", when=_when(status.until, row, ctx)) if status.until is not None else ""
     if command.action == "start":
-        text = f"{whose} is on{until}" + (" (your calendar)" if status.source == "calendar" and yours else "") + "."
+        calendar = say("shift.your_calendar") if status.source == "calendar" and yours else ""
+        text = phrase("shift.started", lang, whose=whose, until=until, calendar=calendar)
     else:
-        text = f"{whose} is stopped{until or ' until started again'}."
-        tickets = f"{open_tickets} open ticket" + ("s" if open_tickets != 1 else "")
+        text = phrase("shift.stopped", lang, whose=whose, until=until or say("shift.until_started"))
+        count = "1" if open_tickets == 1 else "n"
         if open_tickets and ctx.assignment.mode == "auto":
-            text += f" {tickets} {'move' if open_tickets != 1 else 'moves'} to agents on shift at the next check " \
-                    "(within a minute)."
+            text += phrase(f"shift.moves.{count}", lang, count=open_tickets)
         elif open_tickets:
-            text += f" {tickets} {'stay' if open_tickets != 1 else 'stays'} yours: /assign moves them."
+            text += phrase(f"shift.stays.{count}", lang, count=open_tickets)
     return CommandAnswer(text, details={"agent": row.name, "on": status.on})
 
 
@@ -184,27 +187,30 @@ def _who_is_on_shift(ctx: AnswerContext) -> CommandAnswer:
     states: list[tuple[Agent, ShiftStatus]] = [(a, shift_status(a, ctx.now)) for a in agents]
     on = [(a, s) for a, s in states if s.on]
     off = [(a, s) for a, s in states if not s.on and (a.shift or s.source == "stopped by hand")]
-    lines = [f"*On shift now* ({len(on)})"]
-    lines += [_line(a, s, open_counts.get(a.id or 0, 0), ctx) for a, s in on] or \
-        ["nobody: new tickets wait in the queue (/queue)."]
+    lang = ctx.language
+    lines = [phrase("shift.on_now", lang, count=len(on))]
+    lines += [_line(a, s, open_counts.get(a.id or 0, 0), ctx) for a, s in on] or [phrase("shift.nobody", lang)]
     if off:
-        lines.append(f"*Off shift* ({len(off)})")
+        lines.append(phrase("shift.off", lang, count=len(off)))
         lines += [_line(a, s, open_counts.get(a.id or 0, 0), ctx) for a, s in off]
-    lines.append("/shift start or /shift stop changes yours.")
+    lines.append(phrase("shift.change", lang))
     return CommandAnswer("\n".join(lines), details={"on_shift": len(on)})
 
 
 def _line(agent: Agent, status: ShiftStatus, open_tickets: int, ctx: AnswerContext) -> str:
+    lang = ctx.language
     parts = []
     if status.until is not None:
-        parts.append(f"{'until' if status.on else 'back'} {_when(status.until, agent, ctx)}")
+        parts.append(phrase("shift.on_until" if status.on else "shift.back", lang,
+                            when=_when(status.until, agent, ctx)))
     if status.source in ("started by hand", "stopped by hand"):
-        parts.append(status.source)
+        parts.append(phrase(f"shift.{status.source}", lang))
     if agent.languages:
         parts.append("/".join(agent.languages))
-    parts.append(f"{open_tickets} open" + (f" of {agent.capacity}" if agent.capacity is not None else ""))
-    senior = " (senior)" if agent.senior else ""
-    return f"• {agent.name}{senior} — " + ", ".join(parts)
+    parts.append(phrase("shift.open", lang, count=open_tickets) if agent.capacity is None
+                 else phrase("shift.open_of", lang, count=open_tickets, capacity=agent.capacity))
+    senior = say("shift.senior") if agent.senior else ""
+    return phrase("shift.line", lang, agent=agent.name, senior=senior, parts=phrase("list.comma", lang).join(parts))
 
 
 ASSIGNMENT_ANSWERS: dict[type, Callable[..., CommandAnswer]] = {

@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING, Final
 from sqlmodel import Session
 
 from bot.customer_profiles import (
-    TIER_LABELS,
     add_note,
     add_tag,
     find_customers,
@@ -29,6 +28,7 @@ from bot.customer_profiles import (
 from handlers.commands.errors import CommandError
 from handlers.commands.help_texts import usage_line
 from handlers.commands.parsed import CustomerCommand, Word
+from handlers.phrases import PHRASES, phrase, say
 
 if TYPE_CHECKING:
     from handlers.commands.answers import AnswerContext, CommandAnswer
@@ -72,30 +72,31 @@ def answer_customer(command: CustomerCommand, ctx: AnswerContext) -> CommandAnsw
     from handlers.commands.answers import CommandAnswer, local_time
 
     actor = f"agent:{ctx.actor.name}" if ctx.actor.name else "local-admin"
+    lang = ctx.language
     with Session(ctx.engine) as session, session.begin():
         customers = find_customers(session, command.who)
         if not customers:
-            return CommandAnswer(f"No customer {command.who!r}: give their id on the channel or their email.",
+            return CommandAnswer(phrase("customer.unknown", lang, who=command.who),
                                  ok=False, details={"error": "unknown customer"})
         if len(customers) > 1 and command.action is not None:
             names = ", ".join(f"{c.channel}:{c.external_id}" for c in customers[:5])
-            return CommandAnswer(f"{len(customers)} customers match {command.who!r} ({names}): write CHANNEL:ID.",
-                                 ok=False, details={"error": "ambiguous customer"})
+            return CommandAnswer(phrase("customer.ambiguous", lang, count=len(customers), who=command.who,
+                                        names=names), ok=False, details={"error": "ambiguous customer"})
         done = ""
         if command.action is not None:
             customer = customers[0]
             assert command.value is not None
+            tag = command.value.lower()
             try:
                 if command.action == "tag":
                     changed = add_tag(session, customer, command.value, actor)
-                    done = f"Tagged {command.value.lower()}." if changed else f"Already tagged {command.value.lower()}."
+                    done = phrase("customer.tagged" if changed else "customer.already_tagged", lang, tag=tag)
                 elif command.action == "untag":
                     changed = remove_tag(session, customer, command.value, actor)
-                    done = f"Removed the tag {command.value.lower()}." if changed else \
-                        f"The customer has no tag {command.value.lower()}."
+                    done = phrase("customer.untagged" if changed else "customer.no_such_tag", lang, tag=tag)
                 else:
                     add_note(session, customer, command.value, actor)
-                    done = "Note added."
+                    done = phrase("customer.noted", lang)
             except ValueError as exc:
                 raise CommandError(f"{exc}.", usage_line("customer")) from None
         blocks = []
@@ -107,26 +108,29 @@ def answer_customer(command: CustomerCommand, ctx: AnswerContext) -> CommandAnsw
             place = " · ".join(x for x in (customer.language, customer.country) if x)
             if place:
                 lines.append(place)
-            tier = TIER_LABELS.get(customer.tier or "", "not known yet (no order source has seen this customer)")
-            lines.append(f"Value tier: {tier}")
+            tier = f"customer.tier.{customer.tier}"
+            lines.append(phrase("customer.tier", lang,
+                                tier=say(tier if tier in PHRASES else "customer.tier.unknown")))
             history = []
             if customer.orders_count is not None:
-                history.append(f"{customer.orders_count} orders")
+                history.append(phrase("customer.orders", lang, count=customer.orders_count))
             if (spent := money(customer)) is not None:
-                history.append(f"{spent} lifetime value")
+                history.append(phrase("customer.lifetime_value", lang, amount=spent))
             if customer.last_order_at is not None:
-                history.append(f"last order {local_time(customer.last_order_at, ctx.timezone)}")
+                history.append(phrase("customer.last_order", lang,
+                                      at=local_time(customer.last_order_at, ctx.timezone)))
             if history:
                 lines.append(" · ".join(history))
-            lines.append("Tags: " + (", ".join(customer.tags) if customer.tags else "none"))
+            lines.append(phrase("customer.tags", lang, tags=", ".join(customer.tags) if customer.tags
+                                else say("customer.no_tags")))
             notes = recent_notes(session, customer.id, limit=5)
             if notes:
-                lines.append("Notes:")
+                lines.append(phrase("customer.notes", lang))
                 lines += [f"  {local_time(note.created_at, ctx.timezone)} {note.author}: {note.text}" for note in notes]
             blocks.append("\n".join(lines))
         text = "\n\n".join(blocks)
         if len(customers) > 5:
-            text += f"\n\n(the first 5 of {len(customers)} customers)"
+            text += "\n\n" + phrase("customer.first_five", lang, count=len(customers))
     return CommandAnswer(f"{done}\n{text}" if done else text)
 
 

@@ -18,6 +18,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Final
 
+from bot.after_sales.flow import Wording
 from bot.after_sales.money import MoneyError, parse_amount
 from handlers.commands.errors import CommandError
 from handlers.commands.parsed import (
@@ -28,6 +29,7 @@ from handlers.commands.parsed import (
     ReturnsRejectCommand,
     Word,
 )
+from handlers.phrases import PHRASES, language_of, phrase
 
 if TYPE_CHECKING:
     from bot.after_sales.desk import Who
@@ -177,6 +179,45 @@ def parse_request(head: Word, args: Sequence[Word], source: str) -> AfterSalesCo
     return RequestOpenCommand(number, TYPE_WORDS[second.key], amount, currency, reason, _rest(source, args, i))
 
 
+# ---- words --------------------------------------------------------------------------------------------------
+
+# Fields of the desk's wordings that hold a request type, a status or a reason code (written in the asker's words).
+_CODE_FIELDS: Final[dict[str, str]] = {"type": "type", "status": "status", "wanted": "status", "reason": "reason"}
+
+
+def request_word(group: str, code: str, language: str) -> str:
+    """A request type, status or reason code (`group` "type", "status", "reason") in `language`: the code itself in
+    English ("refund"), the word in Chinese ("退款"); an unknown code as it is."""
+    key = f"after_sales.{group}.{code}"
+    return phrase(key, language) if key in PHRASES else code
+
+
+def after_sales_text(message: str, wording: Wording | None, language: str) -> str:
+    """The desk's answer in `language`: `message` (its English) unless the language is another and the desk gave
+    the answer's wording."""
+    if wording is None or language_of(language) == "en":
+        return message
+    return wording_text(wording, language)
+
+
+def wording_text(wording: Wording, language: str) -> str:
+    """The desk's `wording` written in `language` (in English it reads as the desk's own message)."""
+
+    def value(name: str, field: object) -> object:
+        if isinstance(field, Wording):
+            return wording_text(field, language)
+        if name in _CODE_FIELDS and isinstance(field, str):
+            return request_word(_CODE_FIELDS[name], field, language)
+        if name == "next" and isinstance(field, tuple):
+            return phrase("after_sales.or", language).join(request_word("status", s, language) for s in field)
+        if name == "results" and isinstance(field, tuple):
+            return "".join("\n" + str(value("result", result)) for result in field)
+        return field
+
+    return phrase(f"after_sales.{wording.key}", language,
+                  **{name: value(name, field) for name, field in wording.fields.items()})
+
+
 # ---- answers ------------------------------------------------------------------------------------------------
 
 
@@ -192,12 +233,14 @@ def _run(ctx: AnswerContext, action: str, call: object) -> CommandAnswer:
     from handlers.commands.answers import CommandAnswer
 
     if ctx.after_sales is None:
-        return CommandAnswer("After-sales requests are not available in this kefu (no desk was set up).", ok=False)
+        return CommandAnswer(phrase("returns.unavailable", ctx.language), ok=False,
+                             details={"error": "no after-sales desk"})
     try:
         outcome = call(ctx.after_sales)  # type: ignore[operator]
     except AfterSalesError as exc:
-        return CommandAnswer(str(exc), ok=False, details={"after_sales": action})
-    return CommandAnswer(outcome.message, card=outcome.card,
+        return CommandAnswer(after_sales_text(str(exc), exc.wording, ctx.language), ok=False,
+                             details={"after_sales": action, "error": str(exc)})
+    return CommandAnswer(after_sales_text(outcome.message, outcome.wording, ctx.language), card=outcome.card,
                          details={"after_sales": action, "requests": list(outcome.request_ids)})
 
 
@@ -205,20 +248,22 @@ def answer_returns_pending(_command: ReturnsPendingCommand, ctx: AnswerContext) 
     from bot.after_sales.desk import money_of
     from handlers.commands.answers import CommandAnswer, format_seconds, table
 
+    lang = ctx.language
     if ctx.after_sales is None:
-        return CommandAnswer("After-sales requests are not available in this kefu (no desk was set up).", ok=False)
+        return CommandAnswer(phrase("returns.unavailable", lang), ok=False, details={"error": "no after-sales desk"})
     rows, total = ctx.after_sales.pending()
     if not rows:
-        return CommandAnswer("No after-sales request is waiting for approval.")
-    lines = [[f"#{r.id}", f"#{r.ticket_id}", r.type, str(money_of(r) or "–"),
-              r.reason, r.sku or "–", r.marketplace or "–", r.country or "–",
-              format_seconds((ctx.now - r.created_at).total_seconds())] for r in rows]
-    head = f"*{total} after-sales request{'s' if total != 1 else ''} awaiting approval*, oldest first:"
-    text = "\n".join([head, table(("ID", "Ticket", "Type", "Amount", "Reason", "SKU", "Market", "Country", "Age"),
-                                  lines)])
+        return CommandAnswer(phrase("returns.none", lang))
+    lines = [[f"#{r.id}", f"#{r.ticket_id}", request_word("type", r.type, lang), str(money_of(r) or "–"),
+              request_word("reason", r.reason, lang), r.sku or "–", r.marketplace or "–", r.country or "–",
+              format_seconds((ctx.now - r.created_at).total_seconds(), lang)] for r in rows]
+    head = phrase("returns.pending.1" if total == 1 else "returns.pending.n", lang, count=total)
+    header = ["ID", *(phrase(f"returns.header.{column}", lang) for column in ("ticket", "type", "amount", "reason")),
+              "SKU", *(phrase(f"returns.header.{column}", lang) for column in ("market", "country", "age"))]
+    text = "\n".join([head, table(header, lines)])
     if total > len(rows):
-        text += f"\nand {total - len(rows)} more."
-    text += "\nApprove: /returns approve ID [ID…] or /returns approve all · reject: /returns reject ID REASON"
+        text += "\n" + phrase("returns.more", lang, count=total - len(rows))
+    text += "\n" + phrase("returns.how", lang)
     return CommandAnswer(text, details={"pending": total})
 
 

@@ -61,6 +61,7 @@ class TicketView:
     messages: tuple[TicketMessage, ...]
     message_count: int
     timeline: tuple[TicketEvent, ...]
+    assignee_id: int | None = None  # None: `owner` reads "unassigned"
 
 
 def load_ticket_view(engine: Engine, ticket_id: int) -> TicketView | None:
@@ -88,4 +89,5 @@ def load_ticket_view(engine: Engine, ticket_id: int) -> TicketView | None:
                                          m.text, m.language) for m in messages[-MAX_MESSAGES:]),
             message_count=len(messages),
             timeline=tuple(TicketEvent(e.at, e.action, e.actor) for e in events[-MAX_EVENTS:]),
+            assignee_id=owner.id if owner is not None else None,
         )

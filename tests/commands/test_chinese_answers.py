@@ -3,6 +3,8 @@ default), in English otherwise; the audit log keeps kefu's English words whateve
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -15,8 +17,9 @@ from bot.settings import Settings
 from handlers.actions import TicketActions
 from handlers.commands import LOCAL_ADMIN
 from handlers.commands.executor import CommandExecutor, executor_from_settings
+from handlers.commands.returns import wording_text
 from models.tables import AuditEvent
-from tests.commands.conftest import ANA, MANAGER, Seeded
+from tests.commands.conftest import ANA, MANAGER, NOW, Seeded, seed
 from tests.csat.conftest import Clock, Desk, make_desk
 
 
@@ -113,3 +116,154 @@ def test_resolve_typed_in_chinese_answers_in_chinese(engine: Engine, clock: Cloc
     assert (answer.ok, answer.text) == (True, f"工单 #{ticket} 已解决。1h 后会请客户评分。")
     again = executor.execute(f"/resolve {ticket}", LOCAL_ADMIN, platform="cli")
     assert again.text.startswith(f"Ticket #{ticket} was already resolved at ")
+
+
+# Words a Chinese answer may still show in Latin letters: data (names, intents, channels, markets, languages,
+# regions, timezones, command words and codes) and the abbreviations Chinese teams use as they are.
+_DATA_WORDS = {"ana", "bo", "mei", "Lucía", "webhook", "amazon", "es", "de", "ES", "DE", "UTC", "SLA", "CSAT", "SKU",
+               "faq", "complaint", "sizing", "cust", "agent", "kefu", "add", "agents", "EUR", "vip", "gold", "return",
+               "approved", "en", "j", "Dónde", "está", "mi", "pedido", "Está", "camino", "ID", "cust-", "nobody"}
+
+
+def english_words(text: str) -> set[str]:
+    """The Latin-letter words of `text` that are neither data nor code identifiers (order_status, #12)."""
+    return {word for word in re.findall(r"[A-Za-zÀ-ÖØ-öø-ÿ][A-Za-zÀ-ÖØ-öø-ÿ'-]*", re.sub(r"\w+_\w+", "", text))
+            if word not in _DATA_WORDS}
+
+
+def test_sla_line_items_are_chinese(executor: CommandExecutor, seeded: Seeded) -> None:
+    sla = executor.execute("/sla", MANAGER, platform="wecom", language="zh").text
+    assert f"• #{seeded.open_ticket_id} 1级 item_not_received — 首次响应已超时 2 小时 — 负责人：未分配" in sla
+    assert f"• #{seeded.at_risk_ticket_id} 3级 sizing — 首次响应还剩 1 小时 — 负责人：bo" in sla
+    assert english_words(sla) == set()
+    english = executor.execute("/sla", MANAGER, platform="slack").text
+    assert f"• #{seeded.open_ticket_id} sev 1 item_not_received — first response breached 2 h ago — owner: " \
+           "unassigned" in english
+
+
+def test_ticket_view_is_chinese_and_the_conversation_stays_as_written(executor: CommandExecutor,
+                                                                      seeded: Seeded) -> None:
+    lines = executor.execute(f"/工单 {seeded.first_ana_ticket_id}", MANAGER, platform="dingtalk",
+                             language="zh").text.splitlines()
+    assert lines[0] == f"*工单 #{seeded.first_ana_ticket_id}* · 已解决 · order_status（faq，严重程度 3）"
+    assert lines[1].endswith("· 负责人：ana · 创建于 2026-11-19 10:00")
+    assert lines[2:5] == ["首次响应：用时 30 分钟", "已解决：用时 1.0 小时", "*消息*（2）"]
+    assert lines[5].endswith("→ 客户 Lucía：¿Dónde está mi pedido?")
+    assert lines[6].endswith("← 客服 ana：Está en camino.")
+    assert english_words("\n".join(lines)) == set()
+    waiting = executor.execute(f"/工单 {seeded.open_ticket_id}", MANAGER, platform="dingtalk", language="zh").text
+    assert "负责人：未分配" in waiting and "首次响应：已超时 2 小时" in waiting and "解决时限：还剩 20 小时" in waiting
+    assert english_words(waiting) == set()
+
+
+def test_scorecards_are_chinese(executor: CommandExecutor, seeded: Seeded) -> None:
+    card = executor.execute("/客服 7天 @bo", MANAGER, platform="dingtalk", language="zh").text.splitlines()
+    assert card[0] == "*评分卡 · bo · 近7天*"
+    assert card[1] == "得分：*50.0*（待改进） · 队列 de · amazon 第 1 名（共 1 人）"
+    assert "处理工单：5" in card and "首次响应（中位数）：3.0 小时" in card and "SLA 达标率：75.0%" in card
+    assert card[-1] == "分项（0-100 × 权重）：SLA 75×0.3，CSAT 50×0.25，一次解决 0×0.15"
+    assert english_words("\n".join(card)) == set()
+    nobody = executor.execute("/客服 7天 @mei", MANAGER, platform="dingtalk", language="zh").text
+    assert nobody == "*评分卡 · mei · 近7天*\n这个时间窗口内没有分配给 mei 的工单。"
+    english = executor.execute("/agent 7d @bo", MANAGER, platform="slack").text
+    assert "Score: *50.0* (needs improvement) · #1 of 1 in queue de · amazon" in english
+
+
+def test_queue_shift_and_assign_answers_are_chinese(executor: CommandExecutor, seeded: Seeded) -> None:
+    queue = executor.execute("/队列", MANAGER, platform="wecom", language="zh").text.splitlines()
+    assert queue[0] == "*待分配队列* · 2 个未结工单无人负责，最紧急的在前"
+    assert queue[1] == f"• #{seeded.open_ticket_id} 1级 item_not_received · 已等待 4 小时 · 首次响应已超时 2 小时"
+    assert queue[-1] == "用“/分配 工单号”领取一个。" and english_words("\n".join(queue)) == set()
+
+    shifts = executor.execute("/值班", MANAGER, platform="wecom", language="zh").text
+    assert shifts.startswith("*当前在班*（0）\n无人在班：新工单在队列中等待（/队列）。")
+    assert executor.execute("/值班 上班 @bo", MANAGER, platform="wecom", language="zh").text == \
+        "bo 已上班，至 周六 00:00 UTC。"
+    assert executor.execute("/值班", MANAGER, platform="wecom", language="zh").text.splitlines()[1] == \
+        "• bo — 至 周六 00:00 UTC，手动上班，de，未结 3"
+    assert executor.execute("/值班 下班 @bo", MANAGER, platform="wecom", language="zh").text == \
+        "bo 已下班，直到再次上班。3 个未结工单仍在名下，可用 /分配 转走。"
+    assert executor.execute("/shift stop @bo", MANAGER, platform="slack").text == \
+        "bo's shift is stopped until started again. 3 open tickets stay yours: /assign moves them."
+
+    assigned = executor.execute(f"/分配 {seeded.open_ticket_id} @ana", MANAGER, platform="wecom", language="zh")
+    assert assigned.text == f"工单 #{seeded.open_ticket_id} 已分配给 ana。"
+    unknown = executor.execute(f"/分配 {seeded.open_ticket_id}", ANA.__class__(name="zoe", role="manager"),
+                               platform="wecom", language="zh")
+    assert unknown.text == f"kefu 不知道你是哪位客服：请写明分配给谁，例如 /分配 {seeded.open_ticket_id} @mei。"
+
+
+def test_customer_answers_are_chinese_and_customer_text_is_kept(executor: CommandExecutor, seeded: Seeded) -> None:
+    tagged = executor.execute("/客户 cust-1 标签 vip", MANAGER, platform="dingtalk", language="zh").text
+    assert tagged.splitlines() == ["已加标签 vip。", "*Lucía* · webhook:cust-1",
+                                   "客户价值：暂不清楚（订单来源中还没有这位客户）", "标签：vip"]
+    noted = executor.execute("/客户 cust-1 备注 喜欢邮件联系", MANAGER, platform="dingtalk", language="zh").text
+    assert noted.startswith("已添加备注。") and "\n备注：\n" in noted and noted.endswith("agent:mei: 喜欢邮件联系")
+    assert executor.execute("/客户 cust-1 删除标签 gold", MANAGER, platform="dingtalk",
+                            language="zh").text.startswith("该客户没有标签 gold。")
+    missing = executor.execute("/客户 nobody", MANAGER, platform="dingtalk", language="zh")
+    assert (missing.ok, missing.text) == (False, "没有客户“nobody”：请写客户在渠道上的 ID 或邮箱。")
+    for text in (tagged, noted, missing.text):
+        assert english_words(text) == set()
+    english = executor.execute("/customer cust-1", MANAGER, platform="slack").text
+    assert "Value tier: not known yet (no order source has seen this customer)" in english and "Tags: vip" in english
+
+
+def test_returns_and_request_answers_are_chinese(engine: Engine, tmp_path: Path) -> None:
+    seeded = seed(engine)
+    executor = executor_from_settings(Settings(), engine, charts_dir=tmp_path)
+    executor.clock = lambda: NOW
+    ticket = seeded.open_ticket_id
+
+    def ask(text: str) -> str:
+        answer = executor.execute(text, MANAGER, platform="dingtalk", language="zh").text
+        assert english_words(answer) == set(), answer
+        return answer
+
+    assert ask("/售后") == "没有待审批的售后申请。"
+    assert ask(f"/申请 {ticket} 退货 25.00 EUR 损坏") == \
+        f"已在工单 #{ticket} 上开启 退货 #1 · 待审批 · 25.00 EUR · 商品损坏；经理可用 /售后 批准 1 审批。"
+    assert ask(f"/申请 {ticket} 退货") == (f"工单 #{ticket} 已有 退货 #1 · 待审批 · 25.00 EUR · 商品损坏，"
+                                         "没有再开一个退货申请（请先关闭原申请）。")
+    ask(f"/申请 {ticket} 退款")
+    pending = ask("/售后").splitlines()
+    assert pending[0] == "*2 个售后申请待审批*，最早的在前："
+    assert pending[2].split() == ["ID", "工单", "类型", "金额", "原因", "SKU", "平台", "国家", "已等待"]
+    assert pending[3].split()[2:] == ["退货", "25.00", "EUR", "商品损坏", "–", "–", "–", "0", "秒"]
+    assert pending[-1] == "批准：/售后 批准 ID [ID…] 或 /售后 批准 全部 · 拒绝：/售后 拒绝 ID 原因"
+    approved = ask("/售后 批准 全部").splitlines()
+    assert approved[0] == "共 2 个申请，已批准 2 个。"
+    assert approved[1].startswith(f"#1：申请 #1（退货，工单 #{ticket}）已变为“已批准”。退货说明（")
+    assert approved[2] == f"#2：申请 #2（退款，工单 #{ticket}）已变为“已批准”。"
+    assert ask("/申请 1 已退款") == "申请 #1（退货）当前是“已批准”，还不能变为“已退款”；下一步：已收到退货"
+    assert ask("/申请 2 已补发") == "申请 #2（退款）当前是“已批准”：退款没有“已补发”这一步；下一步：已退款"
+    assert ask("/申请 99 收到") == "售后申请 #99 不存在"
+    stepped = executor.execute("/申请 2 已退款", ANA, platform="dingtalk", language="zh")
+    assert stepped.text == f"申请 #2（退款，工单 #{ticket}）已变为“已退款”。"
+    english = executor.execute("/request 2 refunded", MANAGER, platform="slack").text
+    assert english == "Request #2 is already refunded: nothing to do."
+    with Session(engine) as session:
+        errors = [e.details.get("error") for e in session.scalars(
+            select(AuditEvent).where(AuditEvent.action == "command").order_by(AuditEvent.id))]  # type: ignore[arg-type]
+    assert "after-sales request #99 does not exist" in errors  # the audit log keeps kefu's English
+
+
+def test_the_desks_wordings_read_in_english_exactly_as_its_messages(engine: Engine) -> None:
+    from bot.after_sales.desk import AfterSalesDesk, AfterSalesError, Who
+
+    seeded = seed(engine)
+    desk = AfterSalesDesk(engine, Settings(), clock=lambda: NOW)
+    manager, agent = Who("mei", "agent:mei", True), Who("ana", "agent:ana", False)
+    outcomes = [desk.open_request(seeded.open_ticket_id, "exchange", agent),
+                desk.open_request(seeded.open_ticket_id, "exchange", agent),
+                desk.open_request(seeded.open_ticket_id, "reship", agent),
+                desk.approve_many(None, manager), desk.advance(1, "approved", manager),
+                desk.advance(1, "item_received", agent), desk.approve_many([1, 2, 99], manager)]
+    assert all(wording_text(o.wording, "en") == o.message for o in outcomes if o.wording)
+    assert all(o.wording for o in outcomes)
+    for attempt in (lambda: desk.advance(1, "refunded", agent), lambda: desk.advance(2, "item_received", agent),
+                    lambda: desk.advance(99, "closed", agent), lambda: desk.advance(2, "rejected", agent),
+                    lambda: desk.approve_many([2], agent), lambda: desk.open_request(99_999, "refund", agent)):
+        with pytest.raises(AfterSalesError) as refused:
+            attempt()
+        assert refused.value.wording is not None and wording_text(refused.value.wording, "en") == str(refused.value)
