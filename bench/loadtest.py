@@ -178,6 +178,14 @@ class Replica:
             pass
         return 0.0
 
+    def cpu_seconds(self) -> float:
+        """CPU time (user + system) the replica has used so far."""
+        try:
+            fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return 0.0
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     async def wait_ready(self, http: aiohttp.ClientSession) -> None:
         deadline = time.monotonic() + 300
         while time.monotonic() < deadline:
@@ -304,6 +312,7 @@ async def _drive(setup: str, database_url: str, replicas: list[Replica], profile
     sending_done = asyncio.Event()
     commands = asyncio.create_task(slack_commands(sending_done))
     started = time.time()
+    cpu_before = sum(replica.cpu_seconds() for replica in replicas)
     if profile.rate is not None:
         tasks = []
         for n in range(profile.messages):
@@ -336,6 +345,8 @@ async def _drive(setup: str, database_url: str, replicas: list[Replica], profile
         if wanted_replies <= set(customer.arrivals) and wanted_cards <= set(card_arrivals):
             break
         await asyncio.sleep(0.25)
+    cpu_used = sum(replica.cpu_seconds() for replica in replicas) - cpu_before
+    busy_seconds = max(1e-9, time.time() - started)
     stop_sampling.set()
     await sampler
 
@@ -360,6 +371,10 @@ async def _drive(setup: str, database_url: str, replicas: list[Replica], profile
         "replies": len(wanted_replies), "cards": len(wanted_cards),
         "lost_messages": lost + undelivered, "duplicated_messages": duplicated + repeated,
         "rss_mb": round(max(r.peak_rss_mb for r in replicas), 1),
+        # What one message costs kefu, all its work included (ingest, replies and cards sent, Slack commands), and
+        # how many cores the replicas kept busy: a replica is one process, its Python on one core at a time.
+        "cpu_ms_per_msg": round(1000 * cpu_used / max(1, len(acked)), 2),
+        "kefu_cores_busy": round(cpu_used / busy_seconds, 2),
     }
     if errors:
         print(f"  errors: {dict(errors)}", file=sys.stderr)
@@ -446,6 +461,8 @@ def summary(results: list[RunResult]) -> dict[str, Any]:
         "inbound_to_card_p99_ms": pick("sqlite", "steady", 1).get("inbound_to_card_p99_ms"),
         "rss_mb": max((f["rss_mb"] or 0 for f in every), default=None),
         "two_replica_speedup": speedup,
+        "cpu_ms_per_msg": sqlite_burst.get("cpu_ms_per_msg"),
+        "cpu_ms_per_msg_postgresql": pg1_burst.get("cpu_ms_per_msg"),
         "lost_messages": sum(int(f["lost_messages"] or 0) for f in every),
         "duplicated_messages": sum(int(f["duplicated_messages"] or 0) for f in every),
     }

@@ -101,8 +101,9 @@ def render(figures: dict[str, Any], documents: dict[str, Any], written: datetime
                   "as fast as acks come back. Latencies in ms." + (" Quick run (small profiles)."
                                                                     if loadtest.get("quick") else ""), "",
                   "| setup | replicas | profile | messages | errors | msgs/s | ack p50 / p99 | "
-                  "→ reply p50 / p99 | → card p50 / p99 | Slack ack p50 / p99 | lost | duplicated | RSS MB |",
-                  "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+                  "→ reply p50 / p99 | → card p50 / p99 | Slack ack p50 / p99 | lost | duplicated | RSS MB | "
+                  "CPU ms/msg | cores busy |",
+                  "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
         for run in loadtest.get("runs", []):
             lines.append(
                 f"| {run['setup']} | {run['replicas']} | {run['profile']}"
@@ -111,7 +112,8 @@ def render(figures: dict[str, Any], documents: dict[str, Any], written: datetime
                 f"{run['ack_p50_ms']} / {run['ack_p99_ms']} | {run['inbound_to_reply_p50_ms']} / "
                 f"{run['inbound_to_reply_p99_ms']} | {run['inbound_to_card_p50_ms']} / {run['inbound_to_card_p99_ms']}"
                 f" | {run['slack_ack_p50_ms']} / {run['slack_ack_p99_ms']} | {run['lost_messages']} | "
-                f"{run['duplicated_messages']} | {run['rss_mb']} |")
+                f"{run['duplicated_messages']} | {run['rss_mb']} | {run.get('cpu_ms_per_msg', '–')} | "
+                f"{run.get('kefu_cores_busy', '–')} |")
     lines += ["", "## Details", "",
               "- Classification quality and speed against the raw encoder: `bench/CLASSIFICATION.md`.",
               "- Metric query latency by history size, SQLite and PostgreSQL at ~1M messages: `bench/METRICS.md`.",
