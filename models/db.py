@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -10,11 +11,13 @@ from typing import Any
 
 from sqlalchemy import DateTime, event, update
 from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Session, create_engine
 
 from models.sqlite_writer import WriterLock, serialized_connection_class, take_turn_before_writes
 
+PING_AFTER_IDLE_SECONDS = 1.0  # a pooled PostgreSQL connection idle this long is checked before use
 WRITER_TURN_TIMEOUT = 10.0  # seconds a SQLite writer queues in the process before meeting SQLite's own lock
 MAX_ROW_ID = 2**63 - 1  # the largest id SQLite's INTEGER and PostgreSQL's BIGINT hold
 
@@ -83,7 +86,32 @@ def create_db_engine(url: str, *, echo: bool = False) -> Engine:
             cursor.close()
 
         return engine
-    return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=10)
+    engine = create_engine(url, echo=echo, pool_size=10, max_overflow=10)
+    _ping_idle_connections(engine)
+    return engine
+
+
+def _ping_idle_connections(engine: Engine) -> None:
+    """Check a pooled connection before use when it sat idle for PING_AFTER_IDLE_SECONDS (the server may have
+    restarted or a firewall dropped it meanwhile); a dead one is replaced, unseen by the caller. A connection in
+    steady use is not pinged: SQLAlchemy's pre-ping would cost three of the nineteen round trips of an ingested
+    message. Should the server drop a busy connection, its next statement fails once, SQLAlchemy renews the whole
+    pool, and the caller's retry (the API's 503, the outbox's and scheduler's next round) goes through."""
+
+    @event.listens_for(engine, "checkin")
+    def _idle_from_now(_dbapi_connection: object, record: Any) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _alive(dbapi_connection: Any, record: Any, _proxy: object) -> None:
+        idle_since = record.info.get("idle_since")
+        if idle_since is None or time.monotonic() - idle_since < PING_AFTER_IDLE_SECONDS:
+            return  # new, or in steady use
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+            dbapi_connection.rollback()
+        except engine.dialect.loaded_dbapi.Error as exc:
+            raise DisconnectionError(f"an idle pooled connection is gone: {type(exc).__name__}") from exc
 
 
 @contextmanager
