@@ -4,7 +4,8 @@ Order sources tell kefu a customer's orders count, lifetime value and last order
 follows from `[customers]` thresholds: `high` (high value: at least `high_value_orders` orders or a lifetime value
 of `high_value_lifetime_value`), `new` (at most `new_max_orders` orders), `regular` otherwise. A high-value
 customer's tickets are one severity step more urgent (`raised_severity`) and their cards say so. Agents add tags
-and notes (`/customer ID tag vip`, `/customer ID note "..."`); every change is an AuditEvent.
+and notes (`/customer ID tag vip`, `/customer ID note "..."`); every change is an AuditEvent. A refused tag or
+note is a `ProfileError` (a ValueError) carrying its `Wording` for answers in other languages.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from sqlalchemy import func, or_, select
 from sqlmodel import Session
 
 from bot.messages import CardField
+from bot.wording import WordedError, Wording
 from models.db import utcnow
 from models.tables import AuditEvent, Customer, CustomerNote
 
@@ -27,6 +29,11 @@ TIER_LABELS = {"high": "high value", "regular": "regular", "new": "new"}
 MAX_TAGS = 30
 MAX_TAG_CHARS = 40
 MAX_NOTE_CHARS = 1000
+
+
+class ProfileError(WordedError):
+    """A tag or note that cannot be kept: str() says why in English, `wording` the same for other languages
+    (catalogue keys "customer.error.…")."""
 
 
 def value_tier(orders_count: int | None, lifetime_value: Decimal | None, settings: CustomerSettings) -> str | None:
@@ -136,7 +143,8 @@ def add_tag(session: Session, customer: Customer, tag: str, actor: str) -> bool:
     if tag in tags:
         return False
     if len(tags) >= MAX_TAGS:
-        raise ValueError(f"a customer has at most {MAX_TAGS} tags; remove one first")
+        raise ProfileError(f"a customer has at most {MAX_TAGS} tags; remove one first",
+                           Wording("tags_full", {"limit": MAX_TAGS}))
     customer.tags = [*tags, tag]  # a new list: JSON columns notice assignment, not mutation
     session.add(customer)
     _audit(session, customer, actor, "customer.tagged", {"tag": tag})
@@ -157,9 +165,10 @@ def remove_tag(session: Session, customer: Customer, tag: str, actor: str) -> bo
 def add_note(session: Session, customer: Customer, text: str, actor: str) -> CustomerNote:
     text = text.strip()
     if not text:
-        raise ValueError("a note needs text")
+        raise ProfileError("a note needs text", Wording("note_empty"))
     if len(text) > MAX_NOTE_CHARS:
-        raise ValueError(f"a note is at most {MAX_NOTE_CHARS} characters (this one has {len(text)})")
+        raise ProfileError(f"a note is at most {MAX_NOTE_CHARS} characters (this one has {len(text)})",
+                           Wording("note_too_long", {"limit": MAX_NOTE_CHARS, "length": len(text)}))
     assert customer.id is not None
     note = CustomerNote(customer_id=customer.id, author=actor[:128], text=text)
     session.add(note)
@@ -177,9 +186,10 @@ def recent_notes(session: Session, customer_id: int, limit: int = 3) -> list[Cus
 def clean_tag(tag: str) -> str:
     cleaned = " ".join(tag.strip().strip("\"'“”").split()).lower()
     if not cleaned:
-        raise ValueError("a tag needs a name, such as vip")
+        raise ProfileError("a tag needs a name, such as vip", Wording("tag_empty"))
     if len(cleaned) > MAX_TAG_CHARS:
-        raise ValueError(f"a tag is at most {MAX_TAG_CHARS} characters")
+        raise ProfileError(f"a tag is at most {MAX_TAG_CHARS} characters",
+                           Wording("tag_too_long", {"limit": MAX_TAG_CHARS}))
     return cleaned
 
 

@@ -22,6 +22,7 @@ from bot.after_sales.desk import AfterSalesDesk, AfterSalesError, Who
 from bot.after_sales.flow import OPEN_ACTIONS, STEP_ACTIONS, next_statuses
 from bot.messages import Action
 from bot.settings import Settings
+from bot.wording import Wording
 from handlers.actions import ActionError, ActionResult, acting_agent, actor_key, check_actor
 from handlers.commands.returns import after_sales_text
 from models.db import session_scope
@@ -42,7 +43,7 @@ def perform_after_sales_action(engine: Engine, settings: Settings, action: Actio
     try:
         check_actor(action.actor_platform, action.actor_id)
     except ActionError as exc:
-        return ActionResult(False, str(exc))
+        return ActionResult(False, exc.text(action.language))
     desk = desk or AfterSalesDesk(engine, settings)
     with session_scope(engine) as session:
         try:
@@ -50,7 +51,7 @@ def perform_after_sales_action(engine: Engine, settings: Settings, action: Actio
                                  display_name=action.actor_name,
                                  managers=settings.platform_managers(action.actor_platform))
         except ActionError as exc:
-            return ActionResult(False, str(exc))
+            return ActionResult(False, exc.text(action.language))
         who = Who(agent.name, actor_key(agent), agent.role in ("manager", "admin"))
     try:
         if action.name in OPEN_ACTIONS:
@@ -62,13 +63,20 @@ def perform_after_sales_action(engine: Engine, settings: Settings, action: Actio
         candidates = [r for r in desk.awaiting(action.ticket_id, _statuses_before(wanted))
                       if wanted in next_statuses(r.type, r.status)]
         if not candidates:
-            return ActionResult(False, f"ticket #{action.ticket_id} has no after-sales request that can become "
-                                       f"{wanted} now; /ticket {action.ticket_id} shows its history")
+            return ActionResult(False, after_sales_text(
+                f"ticket #{action.ticket_id} has no after-sales request that can become {wanted} now; "
+                f"/ticket {action.ticket_id} shows its history",
+                Wording("button.none", {"ticket": action.ticket_id, "wanted": wanted}), action.language))
         if len(candidates) > 1:
             ids = ", ".join(f"#{r.id} ({r.type})" for r in candidates)
             command = "/returns approve ID" if wanted == "approved" else "/request ID …"
-            return ActionResult(False, f"ticket #{action.ticket_id} has {len(candidates)} requests that can become "
-                                       f"{wanted} ({ids}): say which with {command}")
+            wording = Wording("button.several", {
+                "ticket": action.ticket_id, "count": len(candidates), "wanted": wanted,
+                "ids": tuple(Wording("button.candidate", {"id": r.id, "type": r.type}) for r in candidates),
+                "command": Wording("button.approve_command" if wanted == "approved" else "button.step_command")})
+            return ActionResult(False, after_sales_text(
+                f"ticket #{action.ticket_id} has {len(candidates)} requests that can become {wanted} ({ids}): "
+                f"say which with {command}", wording, action.language))
         request_id = candidates[0].id
         assert request_id is not None
         note = BUTTON_REJECT_REASON if wanted == "rejected" else None

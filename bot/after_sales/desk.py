@@ -139,11 +139,14 @@ class AfterSalesDesk:
         """Open a request of `request_type` on the ticket; the reason defaults to the one its intent implies."""
         now = now or self.clock()
         if request_type not in REQUEST_TYPES:
-            raise AfterSalesError(f"{request_type!r} is not a request type; types: {', '.join(REQUEST_TYPES)}")
+            raise AfterSalesError(f"{request_type!r} is not a request type; types: {', '.join(REQUEST_TYPES)}",
+                                  Wording("not_a_type", {"type": request_type, "types": REQUEST_TYPES}))
         if reason is not None and reason not in REASONS:
-            raise AfterSalesError(f"{reason!r} is not a reason code; reasons: {', '.join(REASONS)}")
+            raise AfterSalesError(f"{reason!r} is not a reason code; reasons: {', '.join(REASONS)}",
+                                  Wording("not_a_reason", {"reason": reason, "reasons": REASONS}))
         if note is not None and len(note) > MAX_NOTE_CHARS:
-            raise AfterSalesError(f"the note is {len(note)} characters; at most {MAX_NOTE_CHARS}")
+            raise AfterSalesError(f"the note is {len(note)} characters; at most {MAX_NOTE_CHARS}",
+                                  Wording("note_too_long", {"length": len(note), "limit": MAX_NOTE_CHARS}))
         with session_scope(self.engine) as session:
             ticket: Ticket | None = lock_row(session, Ticket, ticket_id)
             if ticket is None:
@@ -196,7 +199,8 @@ class AfterSalesDesk:
         """Move the request to `wanted` (approved, rejected, item_received, refunded, reshipped, closed)."""
         now = now or self.clock()
         if note is not None and len(note) > MAX_NOTE_CHARS:
-            raise AfterSalesError(f"the reason is {len(note)} characters; at most {MAX_NOTE_CHARS}")
+            raise AfterSalesError(f"the reason is {len(note)} characters; at most {MAX_NOTE_CHARS}",
+                                  Wording("reason_too_long", {"length": len(note), "limit": MAX_NOTE_CHARS}))
         with session_scope(self.engine) as session:
             request: AfterSalesRequest | None = lock_row(session, AfterSalesRequest, request_id)
             if request is None:

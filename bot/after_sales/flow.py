@@ -14,11 +14,10 @@ come next. Returns and exchanges need the item back: approving one sends the cus
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import Final
 
 from bot.messages import CardButton
+from bot.wording import Wording
 
 REQUEST_TYPES: Final[tuple[str, ...]] = ("return", "refund", "exchange", "reship")
 STATUSES: Final[tuple[str, ...]] = ("requested", "approved", "rejected", "item_received", "refunded", "reshipped",
@@ -64,15 +63,6 @@ _STEP_LABELS: Final[dict[str, str]] = {"item_received": "Item received", "refund
                                        "reshipped": "Reshipped", "closed": "Close request"}
 
 
-@dataclass(frozen=True)
-class Wording:
-    """What an after-sales answer says, as a key and its fields (codes, ids, nested wordings), so that a front end
-    can write it in the asker's language (handlers/commands/returns.py); the English text is always there too."""
-
-    key: str
-    fields: Mapping[str, object] = field(default_factory=dict)
-
-
 class TransitionError(ValueError):
     """A move the flow does not allow; str() is the answer for the person who asked, `wording` its words."""
 
@@ -96,7 +86,8 @@ def next_statuses(request_type: str, status: str) -> tuple[str, ...]:
 def check_transition(request_id: int | None, request_type: str, status: str, wanted: str) -> None:
     """Return when `wanted` may follow `status` for this type; TransitionError saying why not otherwise."""
     if wanted not in STATUSES:
-        raise TransitionError(f"{wanted!r} is not a request status; statuses: {', '.join(STATUSES)}")
+        raise TransitionError(f"{wanted!r} is not a request status; statuses: {', '.join(STATUSES)}",
+                              Wording("transition.unknown_status", {"wanted": wanted, "statuses": STATUSES}))
     allowed = next_statuses(request_type, status)
     if wanted in allowed:
         return

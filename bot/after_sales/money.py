@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from typing import Final
 
+from bot.wording import WordedError, Wording
+
 # Active ISO 4217 codes with a minor unit other than 2 (list 1, 2024); every other code below has 2.
 _MINOR_UNITS_NOT_2: Final[dict[str, int]] = {
     "BIF": 0, "CLP": 0, "DJF": 0, "GNF": 0, "ISK": 0, "JPY": 0, "KMF": 0, "KRW": 0, "PYG": 0, "RWF": 0, "UGX": 0,
@@ -30,8 +32,9 @@ MINOR_UNITS: Final[dict[str, int]] = {**{code: 2 for code in _TWO_DECIMALS.split
 MAX_MINOR: Final[int] = 10**15  # far above any refund; keeps the integer inside a BIGINT and a float's exact range
 
 
-class MoneyError(ValueError):
-    """An amount or currency that cannot be used; str() says which and why."""
+class MoneyError(WordedError):
+    """An amount or currency that cannot be used; str() says which and why, `wording` the same in words a front
+    end writes in the asker's language (catalogue keys "money.…")."""
 
 
 @dataclass(frozen=True)
@@ -54,7 +57,8 @@ def currency_code(text: str) -> str:
     """The ISO 4217 code `text` names ("eur" → "EUR"); MoneyError for anything else."""
     code = text.strip().upper()
     if code not in MINOR_UNITS:
-        raise MoneyError(f"{text!r} is not an ISO 4217 currency code such as EUR, USD, CNY or JPY")
+        raise MoneyError(f"{text!r} is not an ISO 4217 currency code such as EUR, USD, CNY or JPY",
+                         Wording("not_a_currency", {"text": text}))
     return code
 
 
@@ -66,17 +70,20 @@ def parse_amount(amount: str, currency: str) -> Money:
     try:
         value = Decimal(text)
     except InvalidOperation:
-        raise MoneyError(f"{amount!r} is not an amount such as 25.00") from None
+        raise MoneyError(f"{amount!r} is not an amount such as 25.00",
+                         Wording("not_an_amount", {"amount": amount})) from None
     if not value.is_finite() or text.lower().startswith(("+", "-")) or "e" in text.lower():
-        raise MoneyError(f"{amount!r} is not an amount such as 25.00")
+        raise MoneyError(f"{amount!r} is not an amount such as 25.00", Wording("not_an_amount", {"amount": amount}))
     digits = MINOR_UNITS[code]
     minor = value.scaleb(digits)
     if minor != minor.to_integral_value():
-        raise MoneyError(f"{amount} {code} has more decimals than {code} has ({digits})")
+        raise MoneyError(f"{amount} {code} has more decimals than {code} has ({digits})",
+                         Wording("too_many_decimals", {"amount": amount, "code": code, "digits": digits}))
     if minor <= 0:
-        raise MoneyError(f"the amount must be above zero, got {amount} {code}")
+        raise MoneyError(f"the amount must be above zero, got {amount} {code}",
+                         Wording("not_positive", {"amount": amount, "code": code}))
     if minor > MAX_MINOR:
-        raise MoneyError(f"{amount} {code} is too large")
+        raise MoneyError(f"{amount} {code} is too large", Wording("too_large", {"amount": amount, "code": code}))
     return Money(int(minor), code)
 
 

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from bot.alert_silences import add_silence
 from bot.messages import Card
 from bot.metrics import METRICS, MetricReport, MetricRow, compute_metrics
-from bot.metrics.definitions import STATISTICS
+from bot.metrics.definitions import NONE_GROUP, STATISTICS
 from bot.orders import orders_by, orders_in_window
 from bot.settings import AssignmentSettings, ResolvedSlaPolicy, ScorecardSettings, SlaSettings
 from bot.sla_clock import clock_states
@@ -40,7 +40,7 @@ from handlers.commands.parsed import (
 from handlers.commands.permissions import Actor
 from handlers.commands.returns import AFTER_SALES_ANSWERS
 from handlers.commands.ticket_view import TicketView, load_ticket_view
-from handlers.phrases import PHRASES, Phrase, phrase, say, text_in
+from handlers.phrases import PHRASES, Phrase, language_of, phrase, say, text_in
 from handlers.scorecards import Scorecard, find_agent, team_scorecards
 from models.tables import Agent, Alert, Silence, Ticket
 
@@ -130,12 +130,27 @@ def format_seconds(seconds: float, language: str = "en") -> str:
     return phrase("duration.d", language, amount=f"{seconds / 86400:.1f}")
 
 
-def format_value(name: str, value: float | None) -> str:
+def metric_label(name: str, language: str = "en") -> str:
+    """A metric's name as a manager reads it: its definition's label in English ("First response SLA met"), the
+    catalogue's words in Chinese ("首次响应 SLA 达标率"); the label where the catalogue has none."""
+    key = f"metric.{name}"
+    return phrase(key, language) if key in PHRASES and language_of(language) != "en" else METRICS[name].label
+
+
+def short_label(name: str, language: str = "en") -> str:
+    """A metric's name as a breakdown table's column header ("FR SLA", "首响SLA")."""
+    key = f"metric.short.{name}"
+    if key not in PHRASES:
+        return metric_label(name, language)
+    return phrase(key, language) if language_of(language) != "en" else SHORT_LABELS.get(name, METRICS[name].label)
+
+
+def format_value(name: str, value: float | None, language: str = "en") -> str:
     if value is None:
         return "–"
     unit = METRICS[name].unit
     if unit == "seconds":
-        return format_seconds(value)
+        return format_seconds(value, language)
     if unit == "percent":
         return f"{value:.1f}%"
     if unit == "score":
@@ -145,25 +160,27 @@ def format_value(name: str, value: float | None) -> str:
     return f"{value:,.0f}"
 
 
-def format_delta(name: str, current: float | None, previous: float | None) -> str:
-    """ "▲ +20 (+20.0%)", "▼ −5.0 pts (−6.3%)", "= no change", or "" when either value is missing."""
+def format_delta(name: str, current: float | None, previous: float | None, language: str = "en") -> str:
+    """ "▲ +20 (+20.0%)", "▼ −5.0 pts (−6.3%)", "= no change", or "" when either value is missing (in Chinese
+    "▼ −5.0 个百分点（−6.3%）", "= 持平")."""
     if current is None or previous is None:
         return ""
     change = current - previous
     if abs(change) < 1e-9:
-        return "= no change"
+        return phrase("metrics.no_change", language)
     arrow = "▲" if change > 0 else "▼"
     sign = "+" if change > 0 else "−"
     unit = METRICS[name].unit
     if unit == "seconds":
-        amount = format_seconds(change)
+        amount = format_seconds(change, language)
     elif unit == "percent":
-        amount = f"{abs(change):.1f} pts"
+        amount = phrase("metrics.points", language, amount=f"{abs(change):.1f}")
     elif unit == "score":
         amount = f"{abs(change):.2f}"
     else:
         amount = f"{abs(change):,.0f}"
-    relative = f" ({sign}{abs(change) / abs(previous) * 100:.1f}%)" if previous else ""
+    relative = phrase("metrics.relative", language, change=f"{sign}{abs(change) / abs(previous) * 100:.1f}%") \
+        if previous else ""
     return f"{arrow} {sign}{amount}{relative}"
 
 
@@ -238,19 +255,21 @@ def answer_metrics(command: MetricsCommand, ctx: AnswerContext) -> CommandAnswer
     lines = [title, span]
     if command.group_by is None:
         for name in names:
-            value = format_value(name, report.total.values[name])
+            value = format_value(name, report.total.values[name], lang)
             if name in twins:
-                value += f" (business hours: {format_value(twins[name], report.total.values[twins[name]])})"
+                value += phrase("metrics.business_hours", lang,
+                                value=format_value(twins[name], report.total.values[twins[name]], lang))
             delta = format_delta(name, report.total.values[name],
-                                 previous.total.values[name] if previous else None) if previous else ""
-            lines.append(f"{METRICS[name].label}: {value}" + (f"  {delta}" if delta else ""))
+                                 previous.total.values[name] if previous else None, lang) if previous else ""
+            lines.append(phrase("metrics.line", lang, label=metric_label(name, lang), value=value,
+                                delta=f"  {delta}" if delta else ""))
         if previous is not None:
             lines.append(phrase("metrics.versus", lang, window=command.window.previous().label_in(lang)))
     else:
         if report.rows:
             lines.append(_breakdown_table(command, report, previous, names, ctx, start, end))
         lines.append(phrase("metrics.total", lang, count=format_value("volume", report.total.values["volume"])))
-    per_orders = _per_thousand_orders(report.total, ctx, start, end)
+    per_orders = _per_thousand_orders(report.total, ctx, start, end, lang)
     if per_orders:
         lines.append(per_orders)
 
@@ -268,30 +287,37 @@ def _tz_name(ctx: AnswerContext) -> str:
 def _breakdown_table(command: MetricsCommand, report: MetricReport, previous: MetricReport | None,
                      names: Sequence[str], ctx: AnswerContext, start: datetime, end: datetime) -> str:
     focus = command.metric or "volume"
-    header = [command.group_by or "", *(SHORT_LABELS.get(n, METRICS[n].label) for n in names)]
+    lang = ctx.language
+    dimension = text_in(_known("dimension", command.group_by), lang) if command.group_by else ""
+    header = [dimension, *(short_label(n, lang) for n in names)]
     if previous is not None:
-        header.append(f"Δ {SHORT_LABELS.get(focus, METRICS[focus].label)}")
+        header.append(f"Δ {short_label(focus, lang)}")
     orders: dict[str, int] = {}
     if command.group_by in ORDER_DIMENSIONS:
         orders = orders_by(ctx.engine, start, end, ctx.timezone, command.group_by,
                            [r.group for r in report.rows if r.group])
         if orders:
-            header.append("/1k orders")
+            header.append(phrase("metrics.per_1k_orders", lang))
     rows: list[list[str]] = []
     for row in report.rows[:MAX_TABLE_ROWS]:
-        cells = [row.group or "", *(format_value(n, row.values[n]) for n in names)]
+        cells = [group_text(row.group, lang), *(format_value(n, row.values[n], lang) for n in names)]
         if previous is not None:
             before = _group_value(previous, row.group, focus)
-            fresh = "new" if before is None and row.values[focus] is not None else ""
-            cells.append(format_delta(focus, row.values[focus], before) or fresh)
+            fresh = phrase("metrics.new_group", lang) if before is None and row.values[focus] is not None else ""
+            cells.append(format_delta(focus, row.values[focus], before, lang) or fresh)
         if orders:
             count = orders.get(row.group or "")
             cells.append(f"{1000 * row.counts.get('tickets', 0) / count:.1f}" if count else "–")
         rows.append(cells)
     text = table(header, rows)
     if len(report.rows) > MAX_TABLE_ROWS:
-        text += f"\n…and {len(report.rows) - MAX_TABLE_ROWS} more groups"
+        text += "\n" + phrase("metrics.more_groups", lang, count=len(report.rows) - MAX_TABLE_ROWS)
     return text
+
+
+def group_text(group: str | None, language: str = "en") -> str:
+    """A breakdown row's group as shown: the value itself, "(none)" ("（无）") for tickets without one."""
+    return phrase("metrics.none_group", language) if group == NONE_GROUP else group or ""
 
 
 def _group_value(report: MetricReport, group: str | None, name: str) -> float | None:
@@ -301,33 +327,39 @@ def _group_value(report: MetricReport, group: str | None, name: str) -> float | 
     return 0.0 if METRICS[name].unit == "count" else None
 
 
-def _per_thousand_orders(total: MetricRow, ctx: AnswerContext, start: datetime, end: datetime) -> str | None:
-    """ "Per 1,000 orders (8,000 orders): tickets 15.0 · complaints 2.5 · refund/return requests 1.2", or None
-    when the order counts do not cover every date of the window."""
+def _per_thousand_orders(total: MetricRow, ctx: AnswerContext, start: datetime, end: datetime,
+                         language: str = "en") -> str | None:
+    """ "Per 1,000 orders (8,000 orders): tickets 15.0 · complaints 2.5 · refund/return requests 1.2" ("每千单（共
+    8,000 单）：工单 15.0 · …" in Chinese), or None when the order counts do not cover every date of the window."""
     orders = orders_in_window(ctx.engine, start, end, ctx.timezone)
     if not orders:
         return None
     tickets = total.counts.get("tickets")
     if tickets is None:
         return None
-    parts = [f"tickets {1000 * tickets / orders:.2f}"]
+    parts = [phrase("metrics.per_orders.tickets", language, rate=f"{1000 * tickets / orders:.2f}")]
     if "complaint" in total.counts:
-        parts.append(f"complaints {1000 * total.counts['complaint'] / orders:.2f}")
+        parts.append(phrase("metrics.per_orders.complaints", language,
+                            rate=f"{1000 * total.counts['complaint'] / orders:.2f}"))
     if "refund_return" in total.counts:
-        parts.append(f"refund/return requests {1000 * total.counts['refund_return'] / orders:.2f}")
-    return f"Per 1,000 orders ({orders:,} orders): " + " · ".join(parts)
+        parts.append(phrase("metrics.per_orders.refund_return", language,
+                            rate=f"{1000 * total.counts['refund_return'] / orders:.2f}"))
+    return phrase("metrics.per_orders", language, orders=f"{orders:,}", parts=" · ".join(parts))
 
 
 def _metrics_chart(command: MetricsCommand, report: MetricReport, ctx: AnswerContext,
                    start: datetime, end: datetime) -> Path:
     name = command.metric or "volume"
     definition = METRICS[name]
-    y_label = {"seconds": f"{definition.label} (h)", "percent": f"{definition.label} (%)"}.get(
-        definition.unit, definition.label)
+    lang = ctx.language
+    label = metric_label(name, lang)
+    y_label = {"seconds": phrase("metrics.chart_hours", lang, label=label),
+               "percent": phrase("metrics.chart_percent", lang, label=label)}.get(definition.unit, label)
     scale = 1 / 3600 if definition.unit == "seconds" else 1.0
     if command.group_by:
-        title = f"{definition.label} by {command.group_by} · {command.window.label}"
-        labels = [row.group or "" for row in report.rows]
+        title = phrase("metrics.chart_by", lang, label=label, dimension=_known("dimension", command.group_by),
+                       window=command.window.label_in(lang))
+        labels = [group_text(row.group, lang) for row in report.rows]
         values = [None if row.values[name] is None else row.values[name] * scale for row in report.rows]
         return charts.bar_chart(title, labels, values, y_label, ctx.charts_dir)
     hourly = end - start <= timedelta(hours=48)
@@ -346,7 +378,8 @@ def _metrics_chart(command: MetricsCommand, report: MetricReport, ctx: AnswerCon
             labels.append(cursor.astimezone(ctx.timezone).strftime("%H:%M" if hourly else "%m-%d"))
             values.append(None if value is None else value * scale)
         cursor = _advance(cursor, step, ctx.timezone)
-    title = f"{definition.label} · {command.window.label} ({'hourly' if hourly else 'daily'})"
+    title = phrase("metrics.chart_trend", lang, label=label, window=command.window.label_in(lang),
+                   step=say("metrics.chart_hourly" if hourly else "metrics.chart_daily"))
     return charts.trend_chart(title, labels, values, y_label, ctx.charts_dir,
                               integer=definition.unit == "count")
 
@@ -426,21 +459,28 @@ def answer_alerts(_command: AlertsListCommand, ctx: AnswerContext) -> CommandAns
         alerts = session.scalars(select(Alert).where(Alert.state == "firing")
                                  .order_by(Alert.started_at, Alert.id)).all()  # type: ignore[arg-type]
         silences = session.scalars(select(Silence).where(Silence.ends_at > ctx.now)).all()
+    lang = ctx.language
     if not alerts:
-        text = phrase("alerts.none", ctx.language)
+        text = phrase("alerts.none", lang)
     else:
-        lines = [phrase("alerts.title", ctx.language, count=len(alerts))]
+        lines = [phrase("alerts.title", lang, count=len(alerts))]
         for alert in alerts:
-            since = relative_due(alert.started_at, ctx.now).replace("breached ", "")
-            group = f" [{alert.group_key}]" if alert.group_key else ""
-            value = f" value {alert.value:g}" if alert.value is not None else ""
-            lines.append(f"• {alert.level.upper()} {alert.rule}{group}{value} — firing since "
-                         f"{local_time(alert.started_at, ctx.timezone)} ({since})")
+            elapsed = (ctx.now - alert.started_at).total_seconds()
+            since = say("alerts.since", amount=coarse_duration(elapsed, lang)) if elapsed > 0 else \
+                relative_due(alert.started_at, ctx.now, lang)
+            level = f"alerts.level.{alert.level}"
+            lines.append(phrase(
+                "alerts.item", lang, level=say(level) if level in PHRASES else alert.level.upper(), rule=alert.rule,
+                group=f" [{alert.group_key}]" if alert.group_key else "",
+                value=say("alerts.value", value=f"{alert.value:g}") if alert.value is not None else "",
+                at=local_time(alert.started_at, ctx.timezone), since=since))
         text = "\n".join(lines)
     active = [s for s in silences if s.starts_at <= ctx.now]
     if active:
-        text += f"\n{len(active)} active silence(s): " + ", ".join(
-            f"#{s.id} {_matchers_text(s.matchers)} until {local_time(s.ends_at, ctx.timezone)}" for s in active)
+        items = phrase("alerts.silences.separator", lang).join(
+            phrase("alerts.silence", lang, id=s.id, matchers=_matchers_text(s.matchers),
+                   until=local_time(s.ends_at, ctx.timezone)) for s in active)
+        text += "\n" + phrase("alerts.silences", lang, count=len(active), items=items)
     return CommandAnswer(text)
 
 

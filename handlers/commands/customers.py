@@ -28,6 +28,7 @@ from bot.customer_profiles import (
 from handlers.commands.errors import CommandError
 from handlers.commands.help_texts import usage_line
 from handlers.commands.parsed import CustomerCommand, Word
+from handlers.commands.returns import core_error
 from handlers.phrases import PHRASES, phrase, say
 
 if TYPE_CHECKING:
@@ -47,23 +48,23 @@ def parse_customer(head: Word, args: Sequence[Word], source: str) -> CustomerCom
     usage = usage_line("customer")
     command = "/" + head.text.lstrip("/")
     if not args:
-        raise CommandError(f'"{command}" needs a customer id or email, e.g. "/customer c-42".', usage)
+        raise CommandError(say("customer.needs_who", command=command), usage)
     who = args[0].text.strip(_QUOTES)
     if not who or len(who) > MAX_WHO:
-        raise CommandError(f'"{args[0].text[:40]}" is not a customer id or email.', usage, word=args[0].text)
+        raise CommandError(say("customer.not_who", word=args[0].text[:40]), usage, word=args[0].text)
     if len(args) == 1:
         return CustomerCommand(who=who)
     action = CUSTOMER_ACTIONS.get(args[1].key)
     if action is None:
-        raise CommandError(f'Unknown word "{args[1].text}" after "{command} {args[0].text}": write tag, untag or '
-                           f'note.', usage, word=args[1].text)
+        raise CommandError(say("customer.unknown_action", word=args[1].text, after=f"{command} {args[0].text}"),
+                           usage, word=args[1].text)
     if len(args) < 3:
-        example = '"prefers email"' if action == "note" else "vip"
-        raise CommandError(f'"{args[1].text}" needs a value, e.g. "{command} {who} {args[1].text} {example}".',
+        example = say("customer.example.note") if action == "note" else "vip"
+        raise CommandError(say("customer.needs_value", word=args[1].text, command=command, who=who, example=example),
                            usage)
     value = source[args[2].start:].strip().strip(_QUOTES).strip()
     if action != "note" and len(args) > 3 and not args[2].text.startswith(tuple(_QUOTES)):
-        raise CommandError(f'A tag is one word (or quoted): "{args[2].text}" then "{args[3].text}"?', usage,
+        raise CommandError(say("customer.tag_one_word", first=args[2].text, second=args[3].text), usage,
                            word=args[3].text)
     return CustomerCommand(who=who, action=action, value=value)
 
@@ -97,8 +98,8 @@ def answer_customer(command: CustomerCommand, ctx: AnswerContext) -> CommandAnsw
                 else:
                     add_note(session, customer, command.value, actor)
                     done = phrase("customer.noted", lang)
-            except ValueError as exc:
-                raise CommandError(f"{exc}.", usage_line("customer")) from None
+            except ValueError as exc:  # a ProfileError: a bad tag or note
+                raise CommandError(core_error("customer.error", exc), usage_line("customer")) from None
         blocks = []
         for customer in customers[:5]:
             assert customer.id is not None

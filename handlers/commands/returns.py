@@ -18,8 +18,8 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Final
 
-from bot.after_sales.flow import Wording
 from bot.after_sales.money import MoneyError, parse_amount
+from bot.wording import Wording
 from handlers.commands.errors import CommandError
 from handlers.commands.parsed import (
     RequestOpenCommand,
@@ -29,7 +29,7 @@ from handlers.commands.parsed import (
     ReturnsRejectCommand,
     Word,
 )
-from handlers.phrases import PHRASES, language_of, phrase
+from handlers.phrases import PHRASES, Phrase, language_of, phrase, say
 
 if TYPE_CHECKING:
     from bot.after_sales.desk import Who
@@ -85,15 +85,10 @@ MANAGER_COMMANDS: Final[dict[type, str]] = {
 # ---- grammar ------------------------------------------------------------------------------------------------
 
 
-def _hint(word: Word, vocabulary: Mapping[str, str] | frozenset[str]) -> str:
-    close = difflib.get_close_matches(word.key, sorted(vocabulary), n=1, cutoff=0.6)
-    return f' Did you mean "{close[0]}"?' if close else ""
-
-
-def _id(word: Word, what: str, usage: str) -> int:
+def _id(word: Word, what: Phrase, usage: str) -> int:
     match = _ID_RE.fullmatch(word.text)
     if not match or int(match.group(1)) == 0:
-        raise CommandError(f'The {what} is a number such as 42, not "{word.text}".', usage, word=word.text)
+        raise CommandError(say("command.not_a_number", what=what, example=42, word=word.text), usage, word=word.text)
     return int(match.group(1))
 
 
@@ -102,8 +97,16 @@ def _rest(source: str, words: Sequence[Word], index: int) -> str | None:
         return None
     text = source[words[index].start:].strip().strip("\"'“”「」").strip()
     if len(text) > MAX_NOTE:
-        raise CommandError(f"The note is {len(text)} characters long; at most {MAX_NOTE}.", "")
+        raise CommandError(say("command.text_too_long", what=say("noun.note"), length=len(text), limit=MAX_NOTE), "")
     return text or None
+
+
+def _hinted(message: Phrase, word: Word, vocabulary: Mapping[str, str] | frozenset[str], usage: str) -> CommandError:
+    """The error `message` about `word`, with a "Did you mean" of the closest word of `vocabulary` if any."""
+    close = difflib.get_close_matches(word.key, sorted(vocabulary), n=1, cutoff=0.6)
+    if close:
+        message = say("hint.did_you_mean", message=message, suggestion=close[0])
+    return CommandError(message, usage, word=word.text, suggestion=close[0] if close else None)
 
 
 def parse_returns(head: Word, args: Sequence[Word], source: str) -> AfterSalesCommand:
@@ -112,60 +115,55 @@ def parse_returns(head: Word, args: Sequence[Word], source: str) -> AfterSalesCo
         return ReturnsPendingCommand()
     sub = RETURNS_WORDS.get(args[0].key)
     if sub is None:
-        raise CommandError(f'Unknown word "{args[0].text}" after "{head.text}".{_hint(args[0], RETURNS_WORDS)}',
-                           RETURNS_USAGE, word=args[0].text)
+        raise _hinted(say("command.unknown_word_after", word=args[0].text, after=head.text), args[0], RETURNS_WORDS,
+                      RETURNS_USAGE)
     rest = args[1:]
     if sub == "pending":
         if rest:
-            raise CommandError(f'Unexpected "{rest[0].text}" after "{head.text} {args[0].text}".', RETURNS_USAGE,
-                               word=rest[0].text)
+            raise CommandError(say("command.unexpected", word=rest[0].text, after=f"{head.text} {args[0].text}"),
+                               RETURNS_USAGE, word=rest[0].text)
         return ReturnsPendingCommand()
     if sub == "approve":
         if not rest:
-            raise CommandError(f'"{args[0].text}" needs request IDs or "all", e.g. "/returns approve 3 4".',
-                               RETURNS_USAGE)
+            raise CommandError(say("returns.needs_ids", word=args[0].text), RETURNS_USAGE)
         if rest[0].key in ALL_WORDS:
             if len(rest) > 1:
-                raise CommandError(f'Unexpected "{rest[1].text}" after "all".', RETURNS_USAGE, word=rest[1].text)
+                raise CommandError(say("command.unexpected", word=rest[1].text, after=say("returns.all")),
+                                   RETURNS_USAGE, word=rest[1].text)
             return ReturnsApproveCommand(None)
-        ids = tuple(dict.fromkeys(_id(word, "request ID", RETURNS_USAGE) for word in rest))
+        ids = tuple(dict.fromkeys(_id(word, say("noun.request_id"), RETURNS_USAGE) for word in rest))
         if len(ids) > MAX_IDS:
-            raise CommandError(f"{len(ids)} request IDs; approve at most {MAX_IDS} at once (or all).", RETURNS_USAGE)
+            raise CommandError(say("returns.too_many", count=len(ids), limit=MAX_IDS), RETURNS_USAGE)
         return ReturnsApproveCommand(ids)
     if not rest:
-        raise CommandError(f'"{args[0].text}" needs a request ID and the reason, e.g. "/returns reject 3 used '
-                           'item".', RETURNS_USAGE)
-    request_id = _id(rest[0], "request ID", RETURNS_USAGE)
+        raise CommandError(say("returns.needs_id_and_reason", word=args[0].text), RETURNS_USAGE)
+    request_id = _id(rest[0], say("noun.request_id"), RETURNS_USAGE)
     reason = _rest(source, rest, 1)
     if reason is None:
-        raise CommandError(f"Say why request #{request_id} is rejected, e.g. \"/returns reject {request_id} "
-                           "outside the return window\".", RETURNS_USAGE)
+        raise CommandError(say("returns.needs_reason", id=request_id), RETURNS_USAGE)
     return ReturnsRejectCommand(request_id, reason)
 
 
 def parse_request(head: Word, args: Sequence[Word], source: str) -> AfterSalesCommand:
     """`/request TICKET TYPE …` or `/request ID STEP …` (the words after the command)."""
     if len(args) < 2:
-        raise CommandError(f'"{head.text}" needs a ticket and a type ("/request 42 refund 25.00 EUR") or a request '
-                           'and its next step ("/request 3 received").', REQUEST_USAGE)
-    number = _id(args[0], "ticket or request ID", REQUEST_USAGE)
+        raise CommandError(say("request.needs_args", head=head.text), REQUEST_USAGE)
+    number = _id(args[0], say("noun.ticket_or_request_id"), REQUEST_USAGE)
     second = args[1]
     if second.key in STEP_WORDS:
         return RequestStepCommand(number, STEP_WORDS[second.key], _rest(source, args, 2))
     if second.key not in TYPE_WORDS:
-        hint = _hint(second, {**TYPE_WORDS, **STEP_WORDS})
-        raise CommandError(f'"{second.text}" is neither a request type (return, refund, exchange, reship) nor a '
-                           f'step (received, refunded, reshipped, close).{hint}', REQUEST_USAGE, word=second.text)
+        raise _hinted(say("request.not_type_or_step", word=second.text), second, {**TYPE_WORDS, **STEP_WORDS},
+                      REQUEST_USAGE)
     amount = currency = reason = None
     i = 2
     if i < len(args) and _AMOUNT_RE.fullmatch(args[i].text):
         if i + 1 >= len(args):
-            raise CommandError(f'The amount "{args[i].text}" needs its currency, e.g. "{args[i].text} EUR".',
-                               REQUEST_USAGE, word=args[i].text)
+            raise CommandError(say("request.needs_currency", amount=args[i].text), REQUEST_USAGE, word=args[i].text)
         try:
             money = parse_amount(args[i].text, args[i + 1].text)
         except MoneyError as exc:
-            raise CommandError(f"{exc}.", REQUEST_USAGE, word=args[i + 1].text) from None
+            raise CommandError(core_error("money", exc), REQUEST_USAGE, word=args[i + 1].text) from None
         amount, currency = f"{money.amount}", money.currency
         i += 2
     if i < len(args):
@@ -173,9 +171,7 @@ def parse_request(head: Word, args: Sequence[Word], source: str) -> AfterSalesCo
             reason = REASON_WORDS[args[i].key]
             i += 1
         elif i + 1 >= len(args):
-            hint = _hint(args[i], REASON_WORDS)
-            raise CommandError(f'"{args[i].text}" is not a reason: damaged, wrong_item, not_received, changed_mind, '
-                               f'defective, late or other.{hint}', REQUEST_USAGE, word=args[i].text)
+            raise _hinted(say("request.not_a_reason", word=args[i].text), args[i], REASON_WORDS, REQUEST_USAGE)
     return RequestOpenCommand(number, TYPE_WORDS[second.key], amount, currency, reason, _rest(source, args, i))
 
 
@@ -183,6 +179,17 @@ def parse_request(head: Word, args: Sequence[Word], source: str) -> AfterSalesCo
 
 # Fields of the desk's wordings that hold a request type, a status or a reason code (written in the asker's words).
 _CODE_FIELDS: Final[dict[str, str]] = {"type": "type", "status": "status", "wanted": "status", "reason": "reason"}
+# Fields that hold a list of such codes ("types: return, refund, …"), written one by one.
+_CODE_LISTS: Final[dict[str, str]] = {"types": "type", "statuses": "status", "reasons": "reason"}
+
+
+def core_error(prefix: str, error: Exception) -> Phrase | str:
+    """A refusal of the core (a `bot.wording.WordedError`) as a sentence of the catalogue ("command.sentence" around
+    the key `prefix`.`wording.key`); its English text with a full stop where it has no wording."""
+    wording = getattr(error, "wording", None)
+    if not isinstance(wording, Wording) or f"{prefix}.{wording.key}" not in PHRASES:
+        return f"{error}."
+    return say("command.sentence", error=say(f"{prefix}.{wording.key}", **wording.fields))
 
 
 def request_word(group: str, code: str, language: str) -> str:
@@ -210,8 +217,12 @@ def wording_text(wording: Wording, language: str) -> str:
             return request_word(_CODE_FIELDS[name], field, language)
         if name == "next" and isinstance(field, tuple):
             return phrase("after_sales.or", language).join(request_word("status", s, language) for s in field)
+        if name in _CODE_LISTS and isinstance(field, tuple):
+            return phrase("list.comma", language).join(request_word(_CODE_LISTS[name], c, language) for c in field)
         if name == "results" and isinstance(field, tuple):
             return "".join("\n" + str(value("result", result)) for result in field)
+        if isinstance(field, tuple) and all(isinstance(item, Wording) for item in field):
+            return phrase("list.comma", language).join(wording_text(item, language) for item in field)
         return field
 
     return phrase(f"after_sales.{wording.key}", language,

@@ -4,6 +4,7 @@ default), in English otherwise; the audit log keeps kefu's English words whateve
 from __future__ import annotations
 
 import re
+from datetime import date, timedelta
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -13,12 +14,14 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from bot.messages import Action
+from bot.orders import DailyOrderCount, upsert_daily_orders
 from bot.settings import Settings
 from handlers.actions import TicketActions
-from handlers.commands import LOCAL_ADMIN
+from handlers.after_sales_actions import perform_after_sales_action
+from handlers.commands import LOCAL_ADMIN, CommandError, parse_command
 from handlers.commands.executor import CommandExecutor, executor_from_settings
 from handlers.commands.returns import wording_text
-from models.tables import AuditEvent
+from models.tables import Alert, AuditEvent, Silence
 from tests.commands.conftest import ANA, MANAGER, NOW, Seeded, seed
 from tests.csat.conftest import Clock, Desk, make_desk
 
@@ -267,3 +270,165 @@ def test_the_desks_wordings_read_in_english_exactly_as_its_messages(engine: Engi
         with pytest.raises(AfterSalesError) as refused:
             attempt()
         assert refused.value.wording is not None and wording_text(refused.value.wording, "en") == str(refused.value)
+
+
+def _orders_for_the_week(engine: Engine) -> None:
+    """4,000 orders over the dates the 7 days before NOW touch (2,400 in DE, 1,600 in ES)."""
+    days = [date(2026, 11, 13) + timedelta(days=i) for i in range(8)]
+    upsert_daily_orders(engine, [DailyOrderCount(d, "amazon", "DE", 300) for d in days]
+                        + [DailyOrderCount(d, "amazon", "ES", 200) for d in days])
+
+
+def test_metrics_names_changes_and_per_order_rates_are_chinese(engine: Engine, executor: CommandExecutor,
+                                                               seeded: Seeded) -> None:
+    _orders_for_the_week(engine)
+    lines = executor.execute("/指标 7天 环比", MANAGER, platform="dingtalk", language="zh").text.splitlines()
+    assert "工单量：13  ▲ +8（+160.0%）" in lines
+    assert "首次响应时长（中位数）：30 分钟  ▲ +20 分钟（+200.0%）" in lines
+    assert "解决时长（中位数）：1.0 小时  = 持平" in lines and "首次响应 SLA 达标率：90.9%" in lines
+    assert "一次解决率：75.0%  ▲ +75.0 个百分点" in lines and "投诉率：38.5%  ▲ +38.5 个百分点" in lines
+    assert lines[-1] == "每千单（共 4,000 单）：工单 3.25 · 投诉 1.25 · 退款/退货请求 1.00"
+    assert english_words("\n".join(lines)) == set()
+    english = executor.execute("/metrics 7d vs prev", MANAGER, platform="slack").text.splitlines()
+    assert "Resolution time (median): 1.0 h  = no change" in english
+    assert "One-touch resolution: 75.0%  ▲ +75.0 pts" in english
+    assert english[-1] == ("Per 1,000 orders (4,000 orders): tickets 3.25 · complaints 1.25 · refund/return requests "
+                           "1.00")
+
+
+def test_metrics_breakdown_table_is_headed_in_chinese(engine: Engine, executor: CommandExecutor,
+                                                      seeded: Seeded) -> None:
+    _orders_for_the_week(engine)
+    text = executor.execute("/指标 7天 按 地区 环比", MANAGER, platform="dingtalk", language="zh").text
+    rows = [line.split() for line in text.split("```")[1].strip().splitlines()]
+    assert rows[0] == ["地区", "工单", "首响中位", "首响SLA", "CSAT", "投诉", "Δ", "工单", "每千单"]
+    assert rows[1] == ["ES", "6", "30", "分钟", "100.0%", "5.00", "0.0%", "▲", "+1（+20.0%）", "3.8"]
+    assert rows[3][0] == "（无）"  # tickets without a region
+    assert english_words(text) == set()
+    english = executor.execute("/metrics 7d by region vs prev", MANAGER, platform="slack").text
+    assert english.split("```")[1].strip().splitlines()[0].split() == [
+        "region", "Tickets", "FRT", "med", "FR", "SLA", "CSAT", "Complaints", "Δ", "Tickets", "/1k", "orders"]
+    assert "\n(none) " in english
+
+
+def test_alert_items_and_silences_are_chinese(engine: Engine, executor: CommandExecutor) -> None:
+    with Session(engine) as session:
+        session.add(Alert(rule="first_response_slow", group_key="channel=slack", level="critical", value=5.2,
+                          started_at=NOW - timedelta(minutes=40)))
+        session.add(Alert(rule="csat_low", level="warning", started_at=NOW - timedelta(hours=5)))
+        silence = Silence(matchers={"rule": "csat_low"}, starts_at=NOW - timedelta(hours=1),
+                          ends_at=NOW + timedelta(hours=1), created_by="mei")
+        session.add(silence)
+        session.commit()
+        silence_id = silence.id
+    lines = executor.execute("/告警", MANAGER, platform="wecom", language="zh").text.splitlines()
+    assert lines == ["*告警* · 2 条正在触发",
+                     "• 警告 csat_low — 2026-11-20 07:00 起触发（已持续 5 小时）",
+                     "• 严重 first_response_slow [channel=slack] 值 5.2 — 2026-11-20 11:20 起触发（已持续 40 分钟）",
+                     f"生效中的静默 1 条：#{silence_id} rule=csat_low，至 2026-11-20 13:00"]
+    assert english_words("\n".join(lines)) <= {"channel", "slack", "rule"}  # the labels of alerts and silences
+    english = executor.execute("/alerts", MANAGER, platform="slack").text.splitlines()
+    assert english[1:] == ["• WARNING csat_low — firing since 2026-11-20 07:00 (5 h ago)",
+                           "• CRITICAL first_response_slow [channel=slack] value 5.2 — firing since 2026-11-20 11:20 "
+                           "(40 min ago)",
+                           f"1 active silence(s): #{silence_id} rule=csat_low until 2026-11-20 13:00"]
+
+
+@pytest.mark.parametrize(("typed", "chinese", "english"), [
+    ("/客户", "“/客户”后面要写客户 ID 或邮箱，例如“/客户 c-42”。",
+     '"/客户" needs a customer id or email, e.g. "/customer c-42".'),
+    ("/客户 cust-1 喜欢", "“/客户 cust-1”后面的“喜欢”无法识别：请写 标签、删除标签 或 备注。",
+     'Unknown word "喜欢" after "/客户 cust-1": write tag, untag or note.'),
+    ("/客户 cust-1 备注", "“备注”后面要写内容，例如“/客户 cust-1 备注 喜欢邮件联系”。",
+     '"备注" needs a value, e.g. "/客户 cust-1 备注 "prefers email"".'),
+    ("/客户 cust-1 标签 大客户 老客户", "标签只能是一个词（或加引号）：“大客户”后面还有“老客户”？",
+     'A tag is one word (or quoted): "大客户" then "老客户"?'),
+    ("/售后 待审批 3", "“售后 待审批”后面多了“3”。", 'Unexpected "3" after "售后 待审批".'),
+    ("/售后 批准", "“批准”后面要写申请号或“全部”，例如“/售后 批准 3 4”。",
+     '"批准" needs request IDs or "all", e.g. "/returns approve 3 4".'),
+    ("/售后 批准 全部 3", "“全部”后面多了“3”。", 'Unexpected "3" after "all".'),
+    ("/售后 批准 x", "申请号应是数字，例如 42，而不是“x”。", 'The request ID is a number such as 42, not "x".'),
+    ("/售后 批准 " + " ".join(str(i) for i in range(1, 102)), "给了 101 个申请号；一次最多批准 100 个（或用“全部”）。",
+     "101 request IDs; approve at most 100 at once (or all)."),
+    ("/售后 拒绝", "“拒绝”后面要写申请号和原因，例如“/售后 拒绝 3 商品已使用”。",
+     '"拒绝" needs a request ID and the reason, e.g. "/returns reject 3 used item".'),
+    ("/售后 拒绝 3", "请说明拒绝申请 #3 的原因，例如“/售后 拒绝 3 已过退货期”。",
+     'Say why request #3 is rejected, e.g. "/returns reject 3 outside the return window".'),
+    ("/申请 3", "“申请”后面要写工单号和类型（“/申请 42 退款 25.00 EUR”），或申请号和下一步（“/申请 3 收到”）。",
+     '"申请" needs a ticket and a type ("/request 42 refund 25.00 EUR") or a request and its next step '
+     '("/request 3 received").'),
+    ("/申请 x 退货", "工单号或申请号应是数字，例如 42，而不是“x”。",
+     'The ticket or request ID is a number such as 42, not "x".'),
+    ("/request 3 refnd", "“refnd”既不是申请类型（退货、退款、换货、补发），也不是步骤（收到、已退款、已补发、关闭）。"
+                         "你是不是想输入“refund”？",
+     '"refnd" is neither a request type (return, refund, exchange, reship) nor a step (received, refunded, '
+     'reshipped, close). Did you mean "refund"?'),
+    ("/申请 3 退货 25.00", "金额“25.00”后面要写币种，例如“25.00 EUR”。",
+     'The amount "25.00" needs its currency, e.g. "25.00 EUR".'),
+    ("/申请 3 退货 25.001 EUR", "25.001 EUR 的小数位太多：EUR 只有 2 位小数。",
+     "25.001 EUR has more decimals than EUR has (2)."),
+    ("/申请 3 退货 25 XYZ", "“XYZ”不是币种代码（ISO 4217，如 EUR、USD、CNY、JPY）。",
+     "'XYZ' is not an ISO 4217 currency code such as EUR, USD, CNY or JPY."),
+    ("/申请 3 退货 25 EUR 坏了", "“坏了”不是原因，可写：损坏、发错、未收到、不想要、质量问题、延误 或 其他。",
+     '"坏了" is not a reason: damaged, wrong_item, not_received, changed_mind, defective, late or other.'),
+])
+def test_customer_returns_and_request_parse_errors_are_chinese(typed: str, chinese: str, english: str) -> None:
+    with pytest.raises(CommandError) as caught:
+        parse_command(typed)
+    message, usage = caught.value.text("zh").split("\n", 1)
+    assert message == chinese and usage.startswith("用法：")
+    typed_words_and_codes = {"c-", "x", "refnd", "refund", "EUR", "XYZ", "ISO", "USD", "CNY", "JPY"}
+    assert english_words(message) <= typed_words_and_codes
+    assert str(caught.value).split("\n", 1)[0] == english
+
+
+def test_refused_tags_are_chinese(executor: CommandExecutor, seeded: Seeded) -> None:
+    long = executor.execute("/客户 cust-1 标签 " + "x" * 41, MANAGER, platform="dingtalk", language="zh")
+    assert not long.ok and long.text.startswith("标签最多 40 个字符。\n用法：")
+    empty = executor.execute('/客户 cust-1 标签 ""', MANAGER, platform="dingtalk", language="zh")
+    assert not empty.ok and empty.text.startswith("标签要有名字，例如 vip。\n用法：")
+    english = executor.execute('/customer cust-1 tag ""', MANAGER, platform="slack")
+    assert english.text.startswith("a tag needs a name, such as vip.\nUsage: /customer")
+
+
+def test_desk_refusals_the_parser_catches_first_are_chinese_too(engine: Engine) -> None:
+    from bot.after_sales.desk import AfterSalesDesk, AfterSalesError, Who
+
+    seeded = seed(engine)
+    desk = AfterSalesDesk(engine, Settings(), clock=lambda: NOW)
+    manager, agent = Who("mei", "agent:mei", True), Who("ana", "agent:ana", False)
+    ticket = seeded.open_ticket_id
+    request = desk.open_request(ticket, "refund", agent).request_ids[0]
+    for attempt, chinese in [
+        (lambda: desk.open_request(ticket, "gift", agent), "“gift”不是申请类型；可用类型：退货，退款，换货，补发"),
+        (lambda: desk.open_request(ticket, "return", agent, reason="bored"),
+         "“bored”不是原因代码；可用原因：商品损坏，发错货，未收到货，不想要了，质量问题，延误，其他"),
+        (lambda: desk.open_request(ticket, "return", agent, note="x" * 1001), "备注有 1001 个字符，最多 1000 个"),
+        (lambda: desk.advance(request, "rejected", manager, note="x" * 1001), "原因有 1001 个字符，最多 1000 个"),
+        (lambda: desk.advance(request, "lost", agent),
+         "“lost”不是申请状态；可用状态：待审批，已批准，已拒绝，已收到退货，已退款，已补发，已关闭"),
+    ]:
+        with pytest.raises(AfterSalesError) as refused:
+            attempt()
+        assert refused.value.wording is not None
+        assert wording_text(refused.value.wording, "zh") == chinese
+        assert wording_text(refused.value.wording, "en") == str(refused.value)
+
+
+def test_after_sales_button_refusals_are_chinese(engine: Engine) -> None:
+    seeded = seed(engine)
+    ticket = seeded.open_ticket_id
+
+    def press(name: str, language: str = "zh") -> str:
+        action = Action(name, ticket, "slack", "U_MEI", {}, "mei", language=language)
+        return perform_after_sales_action(engine, Settings(), action).message
+
+    assert press("approve_request") == f"工单 #{ticket} 没有现在能变为“已批准”的售后申请；/工单 {ticket} 可查看记录"
+    assert press("approve_request", "en") == (f"ticket #{ticket} has no after-sales request that can become approved "
+                                              f"now; /ticket {ticket} shows its history")
+    press("request_refund")
+    press("request_reship")
+    assert press("approve_request") == (f"工单 #{ticket} 有 2 个申请可以变为“已批准”（#1 退款，#2 补发），"
+                                        "请用 /售后 批准 ID 指明是哪一个")
+    assert press("approve_request", "en") == (f"ticket #{ticket} has 2 requests that can become approved (#1 (refund), "
+                                              "#2 (reship)): say which with /returns approve ID")

@@ -10,7 +10,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from bot.metrics import METRICS
 from handlers.commands import Actor, CommandError, PermissionDenied, TimeWindow, authorize, help_text, parse_command
+from handlers.commands.answers import SHORT_LABELS, metric_label
 from handlers.commands.help_texts import COMMAND_HELP, COMMAND_HELP_ZH
 from handlers.phrases import PHRASES, language_of, phrase, say
 from tests.hostile.strategies import hostile_settings, nasty_text
@@ -35,6 +37,14 @@ def test_every_phrase_has_both_languages_and_chinese_needs_no_field_english_lack
     assert set(texts) == {"en", "zh"} and all(texts.values())
     assert _fields(texts["zh"]) <= _fields(texts["en"]) | {"dimensions_zh"}
     assert _CJK.search(texts["zh"]) or not _CJK.search(texts["en"]) or key == "help.chinese_words"
+
+
+def test_every_metric_has_a_chinese_name_and_keeps_its_english_one() -> None:
+    assert {name: PHRASES[f"metric.{name}"]["en"] for name in METRICS} == {n: d.label for n, d in METRICS.items()}
+    assert {name: PHRASES[f"metric.short.{name}"]["en"] for name in SHORT_LABELS} == SHORT_LABELS
+    assert all(_CJK.search(PHRASES[f"metric.{name}"]["zh"]) for name in METRICS)
+    assert metric_label("sla_first_response_compliance", "zh") == "首次响应 SLA 达标率"
+    assert metric_label("sla_first_response_compliance") == "First response SLA met"
 
 
 def test_every_command_has_chinese_help() -> None:
