@@ -53,7 +53,7 @@ from sqlmodel import Session
 from bot.alert_silences import add_silence, matching_silence
 from bot.messages import AlertAction, Card, CardButton, CardField, card_from_payload, card_to_payload
 from bot.metrics import BACKLOG_BUCKETS, METRICS, MetricError
-from bot.metrics.queries import AGENT, MESSAGE, TICKET, filter_clause
+from bot.metrics.queries import AGENT, MESSAGE, TICKET, filter_clause, moment
 from bot.outbox import enqueue
 from bot.settings import Settings
 from handlers.actions import ActionError, ActionResult, acting_agent, actor_key, check_actor
@@ -237,18 +237,20 @@ class AlertActions:
         span = f"between {self._time(start, zone=False)} and {self._time(end)}"
         kind = METRICS[population.metric].source
         if kind == "backlog":
-            where += [tickets.created_at < end, or_(tickets.resolved_at.is_(None), tickets.resolved_at >= end)]
+            where += [tickets.created_at < moment(end),
+                      or_(tickets.resolved_at.is_(None), tickets.resolved_at >= moment(end))]
             minimum, maximum = BACKLOG_BUCKETS.get(population.metric, (None, None))
             if minimum is not None:
-                where.append(tickets.created_at <= end - minimum)
+                where.append(tickets.created_at <= moment(end - minimum))
             if maximum is not None:
-                where.append(tickets.created_at > end - maximum)
+                where.append(tickets.created_at > moment(end - maximum))
             return source, where, f"open at {self._time(end)}"
         if kind == "messages":
             where.append(exists().where(MESSAGE.c.ticket_id == tickets.id, MESSAGE.c.direction == "in",
-                                        MESSAGE.c.created_at >= start, MESSAGE.c.created_at < end))
+                                        MESSAGE.c.created_at >= moment(start),
+                                        MESSAGE.c.created_at < moment(end)))
             return source, where, f"with a customer message {span}"
-        where += [tickets.created_at >= start, tickets.created_at < end]
+        where += [tickets.created_at >= moment(start), tickets.created_at < moment(end)]
         return source, where, f"created {span}"
 
     def _metrics_command(self, population: _Population) -> str:

@@ -31,7 +31,7 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from bot.metrics import METRICS, MetricError, MetricReport, MetricRow, compute_metrics
-from bot.metrics.queries import MESSAGE, TICKET, filter_clause
+from bot.metrics.queries import MESSAGE, TICKET, filter_clause, moment
 from scheduler.alerts.evaluation import population_key
 
 DIMENSIONS = ("intent", "sku", "region", "marketplace", "channel")
@@ -231,7 +231,7 @@ def top_phrases(session: Session, filters: dict[str, str], start: datetime, end:
     statement = (
         select(MESSAGE.c.text)
         .select_from(MESSAGE.join(TICKET, MESSAGE.c.ticket_id == TICKET.c.id))
-        .where(created >= start, created < end, MESSAGE.c.direction == "in",
+        .where(created >= moment(start), created < moment(end), MESSAGE.c.direction == "in",
                *[filter_clause(d, v) for d, v in filters.items() if d != "agent"])
         .order_by(created.desc())
         .limit(MAX_MESSAGES)
