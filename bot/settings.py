@@ -1167,6 +1167,15 @@ class Settings(BaseSettings):
         section = getattr(self, platform, None) if platform in PLATFORM_SECTIONS else None
         return frozenset(getattr(section, "managers", ()) or ())
 
+    def language_for(self, channel: str) -> Literal["zh", "en"]:
+        """The language of kefu's own words (cards, notices) on the team channel named `channel`: DingTalk's and
+        WeCom's configured language ([dingtalk] / [wecom] language, Chinese by default), English elsewhere."""
+        if channel == "dingtalk":
+            return self.dingtalk.language
+        if channel == "wecom":
+            return self.wecom.language
+        return "en"
+
     @model_validator(mode="after")
     def _team_channel_default(self) -> Settings:
         """With Slack configured, what goes to the team (cards, SLA escalations) goes to Slack unless a section

@@ -101,7 +101,7 @@ class _Done:
     """The outcome of an action inside its transaction: the answer, the History line, the audit details."""
 
     message: Phrase
-    history: str
+    history: str | Phrase  # a Phrase is written in the language of the card's channel
     details: dict[str, Any]
     field_updates: tuple[CardField, ...] = ()
     changed: bool = True  # False: nothing to do (no audit event, no card update)
@@ -284,10 +284,10 @@ class TicketActions:
         ticket.assigned_at = now
         if ticket.status == "new":
             ticket.status = "open"
-        by = "" if target.id == actor.id else f" by {actor.name}"
+        by = "" if target.id == actor.id else say("card.assigned_by", actor=actor.name)
         return _Done(
             say("action.assigned", ticket=ticket.id, agent=target.name),
-            f"Assigned to {target.name}{by} at {_clock(now)}",
+            say("card.assigned", agent=target.name, by=by, time=_clock(now)),
             {"assignee": target.name, "previous": previous.name if previous else None},
             (CardField("Assignee", target.name),),
         )
@@ -351,7 +351,8 @@ class TicketActions:
             session.add(audit)
             session.flush()
             card = queue_card_update(session, ticket, audit, done.history, done.field_updates,
-                                     default_channel=self.settings.triage.channel)
+                                     default_channel=self.settings.triage.channel,
+                                     language_for=self.settings.language_for)
         if self.pipeline.on_enqueued is not None:
             self.pipeline.on_enqueued()
         return ActionResult(True, done.message.text(language), card)
@@ -464,17 +465,23 @@ class TicketActions:
     def _current_card(self, session: Session, ticket: Ticket) -> Card:
         return last_card(session, ticket)
 
-    def _update_card(self, session: Session, ticket: Ticket, audit: AuditEvent, actor: Agent, history: str,
-                     updates: Sequence[CardField]) -> Card:
+    def _update_card(self, session: Session, ticket: Ticket, audit: AuditEvent, actor: Agent,
+                     history: str | Phrase, updates: Sequence[CardField]) -> Card:
         return queue_card_update(session, ticket, audit, history, updates,
-                                 default_channel=self.settings.triage.channel)
+                                 default_channel=self.settings.triage.channel,
+                                 language_for=self.settings.language_for)
 
 
-def queue_card_update(session: Session, ticket: Ticket, audit: AuditEvent, history: str,
-                      updates: Sequence[CardField], *, default_channel: str) -> Card:
+def queue_card_update(session: Session, ticket: Ticket, audit: AuditEvent, history: str | Phrase,
+                      updates: Sequence[CardField], *, default_channel: str,
+                      language_for: Callable[[str], str] | None = None) -> Card:
     """The ticket's card, rebuilt from its last version with the ticket's state, `updates` and a new History
     line, queued as a card update (keyed by the audit event behind it); `default_channel` is where it goes while
-    the ticket's card has not been posted. Button actions, commands and scheduled jobs share it."""
+    the ticket's card has not been posted. A History line given as a Phrase is written in the language of the
+    card's channel (`language_for`, e.g. `Settings.language_for`; English without it). Button actions, commands
+    and scheduled jobs share it."""
+    channel = ticket.card_channel or default_channel
+    history = text_in(history, language_for(channel) if language_for is not None else "en")
     card = last_card(session, ticket)
     pending = None
     if card.suggestion_id is not None:
@@ -507,7 +514,7 @@ def queue_card_update(session: Session, ticket: Ticket, audit: AuditEvent, histo
     )
     assert ticket.id is not None
     enqueue(session, dedup_key=f"card_update:{ticket.id}:{audit.id}", kind="card_update",
-            channel=ticket.card_channel or default_channel, target=ticket.card_ref or "",
+            channel=channel, target=ticket.card_ref or "",
             payload=card_to_payload(card), ticket_id=ticket.id)
     return card
 

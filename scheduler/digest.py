@@ -6,7 +6,8 @@ The scheduler calls `WeeklyDigest(now)` every hour (scheduler/runner.py); it pos
 a replica that was down at that hour still posts later that day. The window is the 7 days that end at that
 weekday's `digest_hour` (local wall time), whatever the minute the job runs, so every replica computes the same
 digest. Once per week: the outbox item's dedup key is "digest:{iso_year}-W{week:02d}" and enqueue inserts it
-with ON CONFLICT DO NOTHING, so further runs and other replicas add nothing.
+with ON CONFLICT DO NOTHING, so further runs and other replicas add nothing. The card is written in the language
+of the managers' channel (`Settings.language_for`: Chinese on DingTalk and WeCom by default, else English).
 """
 
 from __future__ import annotations
@@ -23,7 +24,8 @@ from sqlmodel import Session
 from bot.messages import Card, CardField, card_to_payload
 from bot.outbox import enqueue
 from bot.settings import Settings
-from handlers.commands.answers import table
+from handlers.commands.answers import grade_text, table
+from handlers.phrases import PHRASES, phrase
 from handlers.scorecards import Scorecard, team_scorecards
 from models.tables import OutboxItem
 
@@ -64,7 +66,7 @@ class WeeklyDigest:
         with Session(self.engine) as session:
             if self._exists(session, dedup_key):
                 return DigestRun(label, dedup_key, False, None)
-        card = self.card(label, start, end)
+        card = self.card(label, start, end, self.settings.language_for(managers.channel))
         with Session(self.engine) as session:
             # A replica racing this one may insert first: enqueue then returns its item and adds nothing.
             item = enqueue(session, dedup_key=dedup_key, kind="notice", channel=managers.channel,
@@ -86,31 +88,38 @@ class WeeklyDigest:
         start = datetime.combine(local.date() - timedelta(days=7), time(scorecards.digest_hour), tzinfo=self._zone)
         return start, end
 
-    def card(self, label: str, start: datetime, end: datetime) -> Card:
-        """The digest card: one row per agent with tickets in [start, end), by queue then score."""
+    def card(self, label: str, start: datetime, end: datetime, language: str = "en") -> Card:
+        """The digest card in `language`: one row per agent with tickets in [start, end), by queue then score."""
         cards = team_scorecards(self.engine, start, end, self.settings.scorecards)
-        period = f"{self._local(start)} – {self._local(end)}"
-        return Card(kind="notice", title=f"📊 Weekly team scorecard · {label}", body=digest_body(cards),
-                    fields=(CardField("Period", f"{period} ({self.settings.timezone})"),
-                            CardField("Agents", str(len(cards)))),
-                    footer="Details per agent: /agent NAME 7d")
+        period = f"{self._local(start, language)} – {self._local(end, language)}"
+        return Card(kind="notice", title=phrase("digest.title", language, week=label),
+                    body=digest_body(cards, language),
+                    fields=(CardField(phrase("digest.period", language), f"{period} ({self.settings.timezone})"),
+                            CardField(phrase("digest.agents", language), str(len(cards)))),
+                    footer=phrase("digest.footer", language))
 
-    def _local(self, moment: datetime) -> str:
-        return moment.astimezone(self._zone).strftime("%a %Y-%m-%d %H:%M")
+    def _local(self, moment: datetime, language: str = "en") -> str:
+        local = moment.astimezone(self._zone)
+        return f"{phrase(f'weekday.{local.weekday()}', language)} {local:%Y-%m-%d %H:%M}"
 
     @staticmethod
     def _exists(session: Session, dedup_key: str) -> bool:
         return session.scalars(select(OutboxItem.id).where(OutboxItem.dedup_key == dedup_key)).first() is not None
 
 
-def digest_body(cards: list[Scorecard]) -> str:
-    """The scorecards as a monospace table (or a line saying there were none)."""
+def digest_body(cards: list[Scorecard], language: str = "en") -> str:
+    """The scorecards as a monospace table in `language` (or a line saying there were none)."""
     if not cards:
-        return "No assigned tickets in the past 7 days."
+        return phrase("digest.empty", language)
 
     def pct(value: float | None) -> str:
         return "–" if value is None else f"{value:.0f}%"
 
-    rows = [[c.agent, c.queue, str(c.handled), "–" if c.score is None else f"{c.score:.1f}", c.grade or "–",
+    def grade(value: str | None) -> str:
+        return "–" if not value else grade_text(value, language) if f"grade.{value}" in PHRASES else value
+
+    rows = [[c.agent, c.queue, str(c.handled), "–" if c.score is None else f"{c.score:.1f}", grade(c.grade),
              pct(c.sla_compliance), "–" if c.csat is None else f"{c.csat:.2f}"] for c in cards]
-    return table(["Agent", "Queue", "Tickets", "Score", "Grade", "SLA", "CSAT"], rows)
+    header = [phrase(f"scorecard.header.{column}", language) for column in ("agent", "queue", "tickets", "score",
+                                                                               "grade")]
+    return table([*header, phrase("digest.header.sla", language), phrase("digest.header.csat", language)], rows)

@@ -17,6 +17,9 @@ runs it by hand):
 Each (ticket, clock, stage) notifies once: an `SlaNotice` row, unique on those three, is inserted in the same
 transaction as the outbox items (INSERT ... ON CONFLICT DO NOTHING); a second watcher (another replica) inserts
 nothing and posts nothing. Database work is synchronous; the scheduler runs it in a thread.
+
+Cards are written in the language of the channel they go to (`Settings.language_for`: Chinese on DingTalk and WeCom
+by default, else English); the events, notices and dedup keys stay the same in every language.
 """
 
 from __future__ import annotations
@@ -39,6 +42,7 @@ from bot.outbox import enqueue
 from bot.pipeline import TRIAGE_BUTTONS, team_route
 from bot.settings import ResolvedSlaPolicy, Settings
 from bot.sla_clock import clock_states
+from handlers.phrases import phrase
 from models.db import utcnow
 from models.tables import Agent, OutboxItem, SlaNotice, Ticket
 
@@ -69,16 +73,18 @@ class SlaEvent:
                 f"(due {self.due.isoformat(timespec='minutes')}) [{verb}]")
 
 
-def format_duration(value: timedelta) -> str:
-    """A short human duration: "37 min", "2 h 5 min", "1 d 3 h"."""
+def format_duration(value: timedelta, language: str = "en") -> str:
+    """A short human duration in `language`: "37 min", "2 h 5 min", "1 d 3 h" ("2 小时 5 分钟" in Chinese)."""
     minutes = max(0, round(value.total_seconds() / 60))
     days, rest = divmod(minutes, 24 * 60)
     hours, mins = divmod(rest, 60)
     if days:
-        return f"{days} d {hours} h" if hours else f"{days} d"
-    if hours:
-        return f"{hours} h {mins} min" if mins else f"{hours} h"
-    return f"{mins} min"
+        parts = [("d", days), ("h", hours)] if hours else [("d", days)]
+    elif hours:
+        parts = [("h", hours), ("min", mins)] if mins else [("h", hours)]
+    else:
+        parts = [("min", mins)]
+    return " ".join(phrase(f"duration.{unit}", language, amount=amount) for unit, amount in parts)
 
 
 class SlaWatch:
@@ -177,21 +183,23 @@ class SlaWatch:
             for state in clock_states(ticket, policy, now, self.settings.sla.pre_breach_fraction):
                 clock, due, stage = state.clock, state.due, state.stage
                 if stage == "breach":
-                    detail = f"overdue by {format_duration(state.overdue)}"
+                    late: timedelta | None = state.overdue
                 elif stage == "warning":
-                    detail = f"due in {format_duration(state.left)}"
+                    late = None
                 else:
                     continue
+                detail = _detail(state.left, late, "en")
                 if (ticket.id, clock, stage) in notified:
                     continue
                 owner = owners.get(ticket.assignee_id) if ticket.assignee_id is not None else None
-                if dry_run or self._notify(ticket, clock, stage, due, detail, owner, policy):
+                if dry_run or self._notify(ticket, clock, stage, due, (state.left, late), owner, policy):
                     events.append(SlaEvent(ticket.id, clock, stage, due, detail, not dry_run))
         return events
 
-    def _notify(self, ticket: Ticket, clock: str, stage: str, due: datetime, detail: str, owner: str | None,
-                policy: ResolvedSlaPolicy) -> bool:
-        """Insert the notice(s) and enqueue the card(s) in one transaction; False when another watcher did."""
+    def _notify(self, ticket: Ticket, clock: str, stage: str, due: datetime,
+                left_late: tuple[timedelta, timedelta | None], owner: str | None, policy: ResolvedSlaPolicy) -> bool:
+        """Insert the notice(s) and enqueue the card(s) in one transaction, each card in its channel's language;
+        False when another watcher did. `left_late`: the time left and, for a breach, the time overdue."""
         assert ticket.id is not None
         channel, target = team_route(self.settings, ticket)
         managers = self.settings.sla.managers
@@ -199,13 +207,14 @@ class SlaWatch:
             if not self._claim_notice(session, ticket.id, clock, stage, due):
                 session.rollback()
                 return False
-            card = self._card(ticket, clock, stage, due, detail, owner, policy)
+            card = self._card(ticket, clock, stage, due, left_late, owner, policy, self.settings.language_for(channel))
             item = enqueue(session, dedup_key=f"sla:{ticket.id}:{clock}:{stage}", kind="alert",
                            channel=channel, target=target, payload=card_to_payload(card),
                            ticket_id=ticket.id)
             self._link(session, ticket.id, clock, stage, item.id)
             if stage == "breach" and self._claim_notice(session, ticket.id, clock, "escalation", due):
-                escalation = self._card(ticket, clock, "escalation", due, detail, owner, policy)
+                escalation = self._card(ticket, clock, "escalation", due, left_late, owner, policy,
+                                        self.settings.language_for(managers.channel))
                 item = enqueue(session, dedup_key=f"sla:{ticket.id}:{clock}:escalation", kind="alert",
                                channel=managers.channel, target=managers.target,
                                payload=card_to_payload(escalation), ticket_id=ticket.id)
@@ -228,21 +237,21 @@ class SlaWatch:
         session.execute(update(table).where(table.c.ticket_id == ticket_id, table.c.clock == clock,
                                             table.c.stage == stage).values(outbox_item_id=item_id))
 
-    def _card(self, ticket: Ticket, clock: str, stage: str, due: datetime, detail: str, owner: str | None,
-              policy: ResolvedSlaPolicy) -> Card:
-        label = CLOCK_LABELS[clock]
-        heading = {"warning": "⚠️ SLA warning", "breach": "🚨 SLA breached", "escalation": "🚨 SLA escalation"}[stage]
-        mention = f"@{owner}" if owner else "Unassigned: the queue"
-        body = {
-            "warning": f"{mention}, the {label} of ticket #{ticket.id} is {detail}.",
-            "breach": f"{mention}, the {label} of ticket #{ticket.id} is {detail}; managers have been told.",
-            "escalation": f"The {label} of ticket #{ticket.id} is {detail}. Owner: {owner or 'unassigned'}.",
-        }[stage]
+    def _card(self, ticket: Ticket, clock: str, stage: str, due: datetime,
+              left_late: tuple[timedelta, timedelta | None], owner: str | None, policy: ResolvedSlaPolicy,
+              language: str = "en") -> Card:
+        label = phrase(f"sla_card.clock.{clock}", language)
+        detail = _detail(*left_late, language)
+        heading = phrase(f"sla_card.{stage}", language)
+        mention = f"@{owner}" if owner else phrase("sla_card.queue", language)
+        nobody = phrase("owner.unassigned", language)
+        body = phrase(f"sla_card.body.{stage}", language, mention=mention, clock=label, ticket=ticket.id,
+                      detail=detail, owner=owner or nobody)
         fields = (
-            CardField("Ticket", f"#{ticket.id} · {ticket.intent} · {ticket.channel}"),
-            CardField("Due", self._local(due)),
-            CardField("Assignee", owner or "unassigned"),
-            CardField("Policy", policy.name),
+            CardField(phrase("sla_card.field.ticket", language), f"#{ticket.id} · {ticket.intent} · {ticket.channel}"),
+            CardField(phrase("sla_card.field.due", language), self._local(due, language)),
+            CardField(phrase("sla_card.field.assignee", language), owner or nobody),
+            CardField(phrase("sla_card.field.policy", language), policy.name),
         )
         # Someone must take an unassigned ticket before its deadline: the triage card's Assign to me, on the card
         # that says so (a ticket action: adapters send it as they send the triage card's).
@@ -252,12 +261,14 @@ class SlaWatch:
                              sorted(self._identities.get(owner, {}).items()))
         else:
             mentions = ((mention, "*", "here"),) if stage != "escalation" else ()
-        return Card(kind="sla_alert", title=f"{heading} · ticket #{ticket.id}: {label} {detail}", body=body,
+        return Card(kind="sla_alert", title=phrase("sla_card.title", language, heading=heading, ticket=ticket.id,
+                                                   clock=label, detail=detail), body=body,
                     severity=ticket.severity, fields=fields, ticket_id=ticket.id, language=None, buttons=buttons,
                     mentions=mentions)
 
-    def _local(self, when: datetime) -> str:
-        return when.astimezone(self._zone).strftime("%a %Y-%m-%d %H:%M %Z")
+    def _local(self, when: datetime, language: str = "en") -> str:
+        local = when.astimezone(self._zone)
+        return f"{phrase(f'weekday.{local.weekday()}', language)} {local:%Y-%m-%d %H:%M %Z}"
 
     # ---- outcomes: update the cards in place -----------------------------------------------------------
 
@@ -288,7 +299,7 @@ class SlaWatch:
             late = policy.calendar.working_time(due, stopped) if stopped > due else timedelta(0)
             outcome = "met" if stopped <= due else f"breached by {format_duration(late)}"
             stage = f"{notice.stage}_outcome"
-            if dry_run or self._update(ticket, notice, stage, due, outcome, item):
+            if dry_run or self._update(ticket, notice, stage, due, None if stopped <= due else late, item):
                 events.append(SlaEvent(notice.ticket_id, notice.clock, stage, due, outcome, not dry_run))
         return events
 
@@ -299,8 +310,10 @@ class SlaWatch:
             return ticket.first_response_at or ticket.resolved_at, ticket.first_response_due
         return ticket.resolved_at, ticket.resolution_due
 
-    def _update(self, ticket: Ticket, notice: SlaNotice, stage: str, due: datetime, outcome: str,
+    def _update(self, ticket: Ticket, notice: SlaNotice, stage: str, due: datetime, late: timedelta | None,
                 item: OutboxItem | None) -> bool:
+        """Record the outcome (`late`: None when the deadline was met) and update the posted card in place, in
+        the language of the channel it was posted to."""
         assert ticket.id is not None
         with Session(self.engine) as session:
             if not self._claim_notice(session, ticket.id, notice.clock, stage, due):
@@ -308,10 +321,15 @@ class SlaWatch:
                 return False
             if item is not None and item.status == "sent" and item.result_ref:
                 card = card_from_payload(item.payload)
-                label = CLOCK_LABELS[notice.clock]
-                mark = "✅" if outcome == "met" else "❌"
-                card = replace(card, title=f"{mark} SLA {label} {outcome} · ticket #{ticket.id}",
-                               fields=(*card.fields, CardField("Outcome", outcome)), buttons=())
+                language = self.settings.language_for(item.channel)
+                label = phrase(f"sla_card.clock.{notice.clock}", language)
+                outcome = phrase("sla_card.met", language) if late is None else \
+                    phrase("sla_card.breached_by", language, amount=format_duration(late, language))
+                mark = "✅" if late is None else "❌"
+                title = phrase("sla_card.outcome_title", language, mark=mark, clock=label, outcome=outcome,
+                               ticket=ticket.id)
+                card = replace(card, title=title, buttons=(),
+                               fields=(*card.fields, CardField(phrase("sla_card.field.outcome", language), outcome)))
                 update_item = enqueue(session, dedup_key=f"sla:{ticket.id}:{notice.clock}:{stage}",
                                       kind="card_update", channel=item.channel, target=item.result_ref,
                                       payload=card_to_payload(card), ticket_id=ticket.id)
@@ -325,3 +343,10 @@ class SlaWatch:
         if key not in self._policies:
             self._policies[key] = self.settings.sla.policy_for(*key)
         return self._policies[key]
+
+
+def _detail(left: timedelta, late: timedelta | None, language: str) -> str:
+    """ "due in 25 min" (`late` None: a warning) or "overdue by 5 min" (a breach), in `language`."""
+    if late is not None:
+        return phrase("sla_card.overdue", language, amount=format_duration(late, language))
+    return phrase("sla_card.due_in", language, amount=format_duration(left, language))

@@ -142,7 +142,9 @@ def _settle(session: Session, settings: Settings, rule: AlertRule, observations:
             alert.state, alert.resolved_at, alert.value = "resolved", at, obs.value
             result.state = "resolved"
             if alert.notified_at is not None:
-                post_resolved(session, alert, route, resolved_card(alert, rule.metric, at), at)
+                # The notice edits the card where it was posted (alert.card_channel), in that channel's language.
+                language = settings.language_for(alert.card_channel or route.channel)
+                post_resolved(session, alert, route, resolved_card(alert, rule.metric, at, language), at)
                 result.notified = "resolved"
             continue
         if alert is None:
@@ -180,7 +182,8 @@ def _settle(session: Session, settings: Settings, rule: AlertRule, observations:
         alert.details = {**alert.details, "summary": result.summary, "breakdown": breakdown,
                          "tickets": {"filters": {**rule.filters, **obs.labels}, "start": window_start.isoformat(),
                                      "end": at.isoformat()}}
-        post_firing(session, alert, route, firing_card(alert, rule.metric, rule.window), at, reason)
+        card = firing_card(alert, rule.metric, rule.window, settings.language_for(route.channel))
+        post_firing(session, alert, route, card, at, reason)
         result.notified = reason
     return results
 

@@ -13,7 +13,9 @@ repeat/dedup → post → record.
 - record: notified time, sequence, level and the outbox key of the card go into the alert's row.
 
 Cards carry the alert's id and the buttons Acknowledge, Silence 2h and Show tickets (performed by
-handlers/alert_actions.py); the resolved notice edits the last card.
+handlers/alert_actions.py); the resolved notice edits the last card. A card is written in the language of the
+channel it goes to (`Settings.language_for`: Chinese on DingTalk and WeCom by default, else English); what the
+alert's row stores (its summary, labels, outbox keys) is the same in every language.
 """
 
 from __future__ import annotations
@@ -31,9 +33,11 @@ from bot.metrics import METRICS
 from bot.outbox import enqueue
 from bot.settings import AlertRoute, Settings
 from handlers.alert_actions import ALERT_BUTTONS
+from handlers.phrases import PHRASES, phrase
 from models.tables import Alert, AuditEvent, OutboxItem
 
 LEVEL_MARKS = {"critical": "🔴 CRITICAL", "warning": "🟠 WARNING"}
+NO_BREAKDOWN = "(no breakdown: "  # how cycle._summary says the breakdown failed
 
 
 @dataclass(frozen=True)
@@ -88,39 +92,92 @@ def _dedup_key(*parts: object) -> str:
     return "alert:" + hashlib.sha256(key.encode()).hexdigest()
 
 
-def _title(alert: Alert, prefix: str) -> str:
+def _title(alert: Alert, prefix: str, language: str = "en") -> str:
     group = f" [{alert.group_key}]" if alert.group_key else ""
-    return f"{prefix}: {alert.rule}{group}"
+    return phrase("alert_card.title", language, prefix=prefix, rule=alert.rule, group=group)
 
 
-def firing_card(alert: Alert, metric: str, window: str) -> Card:
+def _known(key: str, language: str, default: str) -> str:
+    """The catalogue's words for `key` in `language`, or `default` where the catalogue has none."""
+    return phrase(key, language) if key in PHRASES else default
+
+
+def _metric_label(metric: str, language: str) -> str:
+    return _known(f"metric.{metric}", language, METRICS[metric].label) if language != "en" else METRICS[metric].label
+
+
+def _level(level: str, language: str) -> str:
+    return _known(f"alert_card.level.{level}", language, level) if language != "en" else level
+
+
+def summary_text(alert: Alert, metric: str, language: str = "en") -> str:
+    """The alert's one-line summary (value, baseline, the leading cause) in `language`. English is the summary as
+    stored in the alert's row; another language is written from the stored breakdown."""
+    stored = str(alert.details.get("summary", ""))
+    breakdown = alert.details.get("breakdown") or {}
+    if language == "en" or not stored:
+        return stored
+    if stored.startswith(NO_BREAKDOWN):
+        return phrase("alert_card.summary.no_breakdown", language, error=stored[len(NO_BREAKDOWN):].removesuffix(")"))
+    label = _metric_label(metric, language)
+    current = breakdown.get("current")
+    if not breakdown or current is None:
+        return phrase("alert_card.summary.no_data", language, metric=label)
+    baseline_value = breakdown.get("baseline")
+    baseline = ""
+    if baseline_value is not None:
+        change = breakdown.get("change")
+        baseline = phrase("alert_card.summary.baseline", language, baseline=format_value(metric, baseline_value),
+                          change="" if change is None else
+                          phrase("alert_card.summary.change", language, change=f"{change:+.0%}"))
+    cause = ""
+    slices = breakdown.get("slices") or []
+    if slices:
+        lead = slices[0]
+        word = "increase" if current >= (baseline_value or 0) else "decrease"
+        where = " × ".join(f"{_known(f'dimension.{dimension}', language, dimension)} {value}"
+                           for dimension, value in dict(lead.get("labels", {})).items())
+        cause = phrase(f"alert_card.summary.{word}", language, share=f"{min(float(lead.get('share', 0)), 1.0):.0%}",
+                       slice=where)
+    return phrase("alert_card.summary", language, metric=label, current=format_value(metric, current),
+                  baseline=baseline, cause=cause)
+
+
+def firing_card(alert: Alert, metric: str, window: str, language: str = "en") -> Card:
+    """The card of a firing alert, written in `language`."""
     details = alert.details
     bounds = details.get("bounds", {})
-    thresholds = ", ".join(f"{level} {op} {format_value(metric, bound)}" for level, (op, bound) in bounds.items())
-    body = [details.get("summary", "")]
+    thresholds = ", ".join(f"{_level(level, language)} {op} {format_value(metric, bound)}"
+                           for level, (op, bound) in bounds.items())
+    body = [summary_text(alert, metric, language)]
     phrases = details.get("breakdown", {}).get("phrases", [])
     if phrases:
-        body.append("Customers say: " + "; ".join(f"“{text}” ({n})" for text, n in phrases))
+        quotes = phrase("alert_card.quote_separator", language).join(
+            phrase("alert_card.quote", language, text=text, count=n) for text, n in phrases)
+        body.append(phrase("alert_card.customers_say", language, quotes=quotes))
     fields = [
-        CardField("Metric", METRICS[metric].label),
-        CardField("Value", format_value(metric, alert.value)),
-        CardField("Thresholds", thresholds or "-"),
-        CardField("Window", window),
-        CardField("Firing since", alert.started_at.strftime("%Y-%m-%d %H:%M UTC")),
+        CardField(phrase("alert_card.field.metric", language), _metric_label(metric, language)),
+        CardField(phrase("alert_card.field.value", language), format_value(metric, alert.value)),
+        CardField(phrase("alert_card.field.thresholds", language), thresholds or "-"),
+        CardField(phrase("alert_card.field.window", language), window),
+        CardField(phrase("alert_card.field.firing_since", language), alert.started_at.strftime("%Y-%m-%d %H:%M UTC")),
     ]
-    return Card(kind="metric_alert", title=_title(alert, LEVEL_MARKS.get(alert.level, alert.level.upper())),
+    prefix = _known(f"alert_card.{alert.level}", language, alert.level.upper()) if language != "en" else \
+        LEVEL_MARKS.get(alert.level, alert.level.upper())
+    return Card(kind="metric_alert", title=_title(alert, prefix, language),
                 body="\n".join(line for line in body if line), severity=1 if alert.level == "critical" else 2,
-                fields=tuple(fields), buttons=ALERT_BUTTONS, footer=f"alert #{alert.id} · rule {alert.rule}",
-                alert_id=alert.id)
+                fields=tuple(fields), buttons=ALERT_BUTTONS,
+                footer=phrase("alert_card.footer", language, alert=alert.id, rule=alert.rule), alert_id=alert.id)
 
 
-def resolved_card(alert: Alert, metric: str, at: datetime) -> Card:
-    value = format_value(metric, alert.value) if alert.value is not None else "no data"
-    return Card(kind="metric_alert", title=_title(alert, "✅ RESOLVED"),
-                body=f"Was {alert.level} from {alert.started_at:%Y-%m-%d %H:%M} to {at:%Y-%m-%d %H:%M} UTC; "
-                     f"now {value}.",
-                fields=(CardField("Metric", METRICS[metric].label),), footer=f"alert #{alert.id} · rule {alert.rule}",
-                alert_id=alert.id)
+def resolved_card(alert: Alert, metric: str, at: datetime, language: str = "en") -> Card:
+    """The resolved notice that replaces an alert's card, written in `language`."""
+    value = format_value(metric, alert.value) if alert.value is not None else phrase("alert_card.no_data", language)
+    return Card(kind="metric_alert", title=_title(alert, phrase("alert_card.resolved", language), language),
+                body=phrase("alert_card.was", language, level=_level(alert.level, language),
+                            start=f"{alert.started_at:%Y-%m-%d %H:%M}", end=f"{at:%Y-%m-%d %H:%M}", value=value),
+                fields=(CardField(phrase("alert_card.field.metric", language), _metric_label(metric, language)),),
+                footer=phrase("alert_card.footer", language, alert=alert.id, rule=alert.rule), alert_id=alert.id)
 
 
 def notify_reason(alert: Alert, at: datetime, repeat: timedelta) -> str | None:
