@@ -328,7 +328,11 @@ class Kefu:
             sentiment = load_sentiment_model(self.settings, classifier)
             worker = self.outbox_worker
             self._ingest_executor = ThreadPoolExecutor(self.settings.ingest_workers, thread_name_prefix="kefu-ingest")
+            from bot.assignment.routing import TicketAssigner
+            from handlers.phrases import write_wording  # the catalogue writes assignment cards in their language
+
             self.pipeline = Pipeline(self.engine, classifier, self.templates, self.settings,
+                                     assigner=TicketAssigner(self.settings, write=write_wording),
                                      on_enqueued=worker.notify if worker is not None else None,
                                      reply_channels=self.reply_channels(), faq=self._faq_index(classifier),
                                      sentiment=sentiment, orders=self.order_lookup,

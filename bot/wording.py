@@ -5,11 +5,14 @@ The core (bot/) writes its answers and refusals in English and never imports the
 message in another language, the core gives the message's `Wording` beside the English text; the front end looks
 the key up in the catalogue under its own prefix ("after_sales.", "customer.error.", "money.") and writes the
 fields in the asker's language. Written in English, a wording reads exactly as the core's message.
+
+Where the core itself builds a text for a team channel (a card it enqueues), its caller in app/handlers/scheduler
+hands it a `WordingWriter` (handlers.phrases.write_wording) that writes a wording in the channel's language.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 
@@ -29,3 +32,7 @@ class WordedError(ValueError):
     def __init__(self, message: str, wording: Wording | None = None) -> None:
         super().__init__(message)
         self.wording = wording
+
+
+WordingWriter = Callable[[Wording, str], str]
+"""Writes a `Wording` in a language ("en", "zh"): given to the core by the front ends, which own the catalogue."""

@@ -3,7 +3,9 @@
 A message is made once, as a `Phrase` (a catalogue key and its fields), and written in the asker's language where
 it is shown: `say("action.assigned", ticket=42, agent="mei").text("zh")`. `str()` of a phrase is its English, so
 logs, the audit log and code that only knows strings keep working. Fields are data (ticket ids, intent names,
-agent names, numbers) and are never translated; a field that is itself a `Phrase` is written in the same language.
+agent names, numbers) and are never translated; a field that is itself a `Phrase` is written in the same language
+(a tuple of phrases as a list: "a, b" / "a，b"). A core `bot.wording.Wording` whose key is a catalogue key is
+written by `write_wording`, the writer the core's card builders are given.
 
 English is the default (Slack, the console, the CLI); DingTalk and WeCom ask for their configured language,
 Chinese unless `[dingtalk] language` / `[wecom] language` say "en".
@@ -14,6 +16,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Final, Literal
+
+from bot.wording import Wording
 
 Language = Literal["en", "zh"]
 LANGUAGES: Final[tuple[Language, ...]] = ("en", "zh")
@@ -795,6 +799,41 @@ PHRASES: Final[dict[str, dict[Language, str]]] = {
     "alert_card.summary.no_breakdown": {"en": "(no breakdown: {error})", "zh": "（无法拆分原因：{error}）"},
     "card.assigned": {"en": "Assigned to {agent}{by} at {time}", "zh": "{time} 分配给 {agent}{by}"},
     "card.assigned_by": {"en": " by {actor}", "zh": "（{actor} 操作）"},
+    "card.the_administrator": {"en": "the administrator", "zh": "管理员"},
+    "card.reassigned": {"en": "Reassigned from {old} ({gone}) to {agent} at {time}",
+                        "zh": "{time} 从 {old} 改派给 {agent}（{gone}）"},
+    "card.unassigned": {"en": "Unassigned at {time}: {why}", "zh": "{time} 取消分配：{why}"},
+    # -- assignment (bot/assignment/routing.py wordings): why a ticket went to someone or to nobody -------------
+    "assignment.why.nobody_on_shift": {"en": "nobody is on shift", "zh": "没有人在值班"},
+    "assignment.why.nobody_speaks": {"en": "nobody on shift speaks {language}", "zh": "值班的人里没人会说 {language}"},
+    "assignment.why.nobody_speaking_handles": {"en": "nobody on shift who speaks {language} handles {subject}",
+                                               "zh": "值班且会说 {language} 的人里没人负责 {subject}"},
+    "assignment.why.nobody_handles": {"en": "nobody on shift handles {subject}", "zh": "值班的人里没人负责 {subject}"},
+    "assignment.why.at_capacity": {"en": "everyone on shift who fits is at capacity ({full})",
+                                   "zh": "值班的合适人选都已满负荷（{full}）"},
+    "assignment.why.speaks": {"en": "speaks {language}", "zh": "会说 {language}"},
+    "assignment.why.handles": {"en": "handles {subject}", "zh": "负责 {subject}"},
+    "assignment.why.senior": {"en": "senior, for a high-value customer", "zh": "资深客服接待高价值客户"},
+    "assignment.why.no_senior": {"en": "no senior agent free for this high-value customer",
+                                 "zh": "没有空闲的资深客服接待这位高价值客户"},
+    "assignment.why.open_ticket": {"en": "{count} open ticket", "zh": "{count} 个未结工单"},
+    "assignment.why.open_tickets": {"en": "{count} open tickets", "zh": "{count} 个未结工单"},
+    "assignment.why.lightest": {"en": "{tickets}, the lightest load of {count}",
+                                "zh": "{tickets}，{count} 人中负担最轻"},
+    "assignment.why.until": {"en": "on shift until {time} {timezone}", "zh": "值班到 {time}（{timezone}）"},
+    "assignment.why.reasons": {"en": "{reasons}", "zh": "{reasons}"},
+    "assignment.why.gone_off": {"en": "{agent} went off shift", "zh": "{agent} 已下班"},
+    "assignment.why.deactivated": {"en": "{agent} is deactivated", "zh": "{agent} 已停用"},
+    "assignment.why.and": {"en": "{gone} and {why}", "zh": "{gone}，且{why}"},
+    "assignment.queue_mention": {"en": "Unassigned: the queue", "zh": "待分配队列"},
+    "assignment.notice.title": {"en": "Ticket #{ticket} needs an owner", "zh": "工单 #{ticket} 需要有人负责"},
+    "assignment.notice.body": {"en": "{mention}, {reason}: who takes ticket #{ticket} ({facts})?",
+                               "zh": "{mention}：{reason}，谁来接工单 #{ticket}（{facts}）？"},
+    "assignment.notice.severity": {"en": "severity {severity}", "zh": "严重程度 {severity}"},
+    "assignment.card.assigned": {"en": "Assigned to {agent} ({why})", "zh": "已分配给 {agent}（{why}）"},
+    "assignment.card.nobody": {"en": "Nobody fits ({why}): the queue is asked",
+                               "zh": "没有合适的人（{why}），已请队列认领"},
+    "assignment.card.suggested": {"en": "{agent} ({why})", "zh": "{agent}（{why}）"},
 }
 
 
@@ -812,11 +851,19 @@ class Phrase:
     def text(self, language: str | None = "en") -> str:
         """The message in `language` ("en", "zh"; anything else is English)."""
         lang = language_of(language)
-        values = {name: value.text(lang) if isinstance(value, Phrase) else value for name, value in self.fields.items()}
-        return PHRASES[self.key][lang].format(**values)
+        return PHRASES[self.key][lang].format(**{name: _field_text(value, lang) for name, value in self.fields.items()})
 
     def __str__(self) -> str:
         return self.text("en")
+
+
+def _field_text(value: object, language: Language) -> object:
+    """A phrase's field as written into it: a Phrase (or a tuple of them, as a list) in `language`, data as it is."""
+    if isinstance(value, Phrase):
+        return value.text(language)
+    if isinstance(value, tuple) and value and all(isinstance(item, Phrase) for item in value):
+        return PHRASES["list.comma"][language].join(item.text(language) for item in value)
+    return value
 
 
 def say(key: str, **fields: object) -> Phrase:
@@ -843,3 +890,21 @@ def text_in(message: object, language: str | None) -> str:
     if isinstance(carried, Phrase):
         return carried.text(language)
     return str(message)
+
+
+def phrase_of(wording: Wording) -> Phrase:
+    """The core's `wording` (its key a catalogue key) as a phrase, its nested wordings too."""
+
+    def field_of(value: object) -> object:
+        if isinstance(value, Wording):
+            return phrase_of(value)
+        if isinstance(value, tuple) and value and all(isinstance(item, Wording) for item in value):
+            return tuple(phrase_of(item) for item in value)
+        return value
+
+    return Phrase(wording.key, {name: field_of(value) for name, value in wording.fields.items()})
+
+
+def write_wording(wording: Wording, language: str) -> str:
+    """`wording` written in `language`: the `bot.wording.WordingWriter` given to the core's card builders."""
+    return phrase_of(wording).text(language)

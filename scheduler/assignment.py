@@ -6,7 +6,8 @@ A ticket moves when its assignee went off shift (their calendar's window ended, 
 shift ran out) after they got it, or is deactivated; a ticket given to someone already off shift (by a manager,
 or taken by hand) stays theirs until their next shift ends. Each move happens once: it holds the ticket's row
 lock and checks that the assignee is still the one it saw, so a second replica's pass finds nothing to do. Every
-move is an AuditEvent ("ticket.assign", how "off_shift") and updates the ticket's card in place.
+move is an AuditEvent ("ticket.assign", how "off_shift", its reason in English) and updates the ticket's card in
+place, written (like the queue's notice) in the language of the card's channel (`Settings.language_for`).
 """
 
 from __future__ import annotations
@@ -20,13 +21,22 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from bot.assignment.routing import best_for, load_candidates, queue_notice, record_assignment
+from bot.assignment.routing import (
+    assigned_value,
+    best_for,
+    load_candidates,
+    nobody_value,
+    queue_notice,
+    record_assignment,
+)
 from bot.assignment.shifts import shift_status
 from bot.messages import CardField, card_to_payload
 from bot.outbox import enqueue
 from bot.pipeline import team_route
 from bot.settings import Settings
+from bot.wording import Wording
 from handlers.actions import queue_card_update
+from handlers.phrases import phrase_of, say, write_wording
 from models.db import lock_row, session_scope, utcnow
 from models.tables import Agent, Ticket
 
@@ -91,24 +101,34 @@ class OffShiftReassignment:
             if leaving is not None and leaving.active and shift_status(leaving, now).on:
                 return None  # back on shift meanwhile
             pick = best_for(session, self.settings, ticket, now, exclude=[from_id])
-            gone = f"{name} went off shift" if leaving is not None and leaving.active else f"{name} is deactivated"
+            still_active = leaving is not None and leaving.active
+            gone = f"{name} went off shift" if still_active else f"{name} is deactivated"
+            gone_wording = Wording("assignment.why.gone_off" if still_active else "assignment.why.deactivated",
+                                   {"agent": name})
             clock = f"{now:%H:%M} UTC"
+            card_channel = ticket.card_channel or self.settings.triage.channel
+            card_language = self.settings.language_for(card_channel)
             if pick.agent is not None:
                 target = session.get(Agent, pick.agent.id)
                 audit = record_assignment(session, ticket, target, actor="system", how="off_shift",
                                           why=f"{gone}; {pick.why}", now=now)
-                queue_card_update(session, ticket, audit, f"Reassigned from {name} ({gone}) to {pick.agent.name} "
-                                  f"at {clock}", (CardField("Assignee", f"Assigned to {pick.agent.name} "
-                                                                        f"({pick.why})"),),
-                                  default_channel=self.settings.triage.channel)
+                queue_card_update(session, ticket, audit,
+                                  say("card.reassigned", old=name, gone=phrase_of(gone_wording),
+                                      agent=pick.agent.name, time=clock),
+                                  (CardField("Assignee", assigned_value(pick.agent.name, pick, card_language,
+                                                                        write_wording)),),
+                                  default_channel=self.settings.triage.channel,
+                                  language_for=self.settings.language_for)
                 return Reassignment(ticket_id, name, pick.agent.name, pick.why)
             audit = record_assignment(session, ticket, None, actor="system", how="off_shift",
                                       why=f"{gone}; {pick.why}", now=now)
-            queue_card_update(session, ticket, audit, f"Unassigned at {clock}: {gone} and {pick.why}",
-                              (CardField("Assignee", f"Nobody fits ({pick.why}): the queue is asked"),),
-                              default_channel=self.settings.triage.channel)
+            reason = Wording("assignment.why.and", {"gone": gone_wording, "why": pick.wording})
+            queue_card_update(session, ticket, audit, say("card.unassigned", time=clock, why=phrase_of(reason)),
+                              (CardField("Assignee", nobody_value(pick, card_language, write_wording)),),
+                              default_channel=self.settings.triage.channel, language_for=self.settings.language_for)
             channel, target = team_route(self.settings, ticket)
+            notice = queue_notice(ticket, f"{gone} and {pick.why}", reason,
+                                  language=self.settings.language_for(channel), write=write_wording)
             enqueue(session, dedup_key=f"assign:queue:{ticket_id}:{audit.id}", kind="notice", channel=channel,
-                    target=target, payload=card_to_payload(queue_notice(ticket, f"{gone} and {pick.why}")),
-                    ticket_id=ticket_id)
+                    target=target, payload=card_to_payload(notice), ticket_id=ticket_id)
             return Reassignment(ticket_id, name, None, pick.why)

@@ -2,11 +2,13 @@
 ticket's queue), with the lightest load — open tickets weighted by severity — below their capacity; high-value
 customers go to senior agents when `[assignment] senior_tiers` names their tier and a senior fits.
 
-`pick_assignee` is the pure choice over `Candidate`s (with the reason, or why nobody fits); `load_candidates`
+`pick_assignee` is the pure choice over `Candidate`s (with the reason, or why nobody fits, in English for the
+audit log and as a `Wording` for cards in the team channel's language); `load_candidates`
 reads the team and their loads; `record_assignment` sets the ticket's assignee and writes the AuditEvent that
 every assignment gets (auto, by command, reassignment); `TicketAssigner.on_intake` is what the pipeline calls
 for a ticket that needs a human: it assigns (auto) or names (suggest) someone on the triage card, or says nobody
-fits and asks the queue's channel with a notice that calls on everyone there.
+fits and asks the queue's channel with a notice that calls on everyone there. Its card texts are written in the
+language of the card's channel (`Settings.language_for`) by the `WordingWriter` its caller gives (English without).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from bot.assignment.shifts import ShiftStatus, calendar_of, shift_status
 from bot.messages import Card, CardField, card_to_payload
 from bot.outbox import enqueue
 from bot.settings import AssignmentSettings, Settings, TriageSettings
+from bot.wording import Wording, WordingWriter
 from models.db import lock_row, utcnow
 from models.tables import Agent, AuditEvent, Customer, Ticket
 
@@ -68,10 +71,12 @@ class Candidate:
 
 @dataclass(frozen=True)
 class Pick:
-    """The chosen agent and why, or None and why nobody fits."""
+    """The chosen agent and why, or None and why nobody fits: `why` in English (the audit log's), `wording` the
+    same for a card in another language."""
 
     agent: Candidate | None
     why: str
+    wording: Wording
 
 
 def _base(language: str) -> str:
@@ -86,35 +91,48 @@ def pick_assignee(candidates: Iterable[Candidate], *, language: str | None, inte
     skipped = set(exclude)
     on_shift = [c for c in candidates if c.id not in skipped and c.status.on]
     if not on_shift:
-        return Pick(None, "nobody is on shift")
+        return Pick(None, "nobody is on shift", Wording("assignment.why.nobody_on_shift"))
     speaking = [c for c in on_shift if c.speaks(language)]
     if not speaking:
-        return Pick(None, f"nobody on shift speaks {language}")
+        return Pick(None, f"nobody on shift speaks {language}",
+                    Wording("assignment.why.nobody_speaks", {"language": language}))
     handling = [c for c in speaking if c.handles(intent, queue)]
     if not handling:
-        who = f" who speaks {language}" if language else ""
-        return Pick(None, f"nobody on shift{who} handles {queue or intent}")
+        subject = queue or intent
+        if language:
+            return Pick(None, f"nobody on shift who speaks {language} handles {subject}",
+                        Wording("assignment.why.nobody_speaking_handles", {"language": language, "subject": subject}))
+        return Pick(None, f"nobody on shift handles {subject}",
+                    Wording("assignment.why.nobody_handles", {"subject": subject}))
     free = [c for c in handling if c.has_room()]
     if not free:
         full = ", ".join(f"{c.name} {c.open_tickets}/{c.capacity}" for c in handling)
-        return Pick(None, f"everyone on shift who fits is at capacity ({full})")
+        return Pick(None, f"everyone on shift who fits is at capacity ({full})",
+                    Wording("assignment.why.at_capacity", {"full": full}))
     seniors = [c for c in free if c.senior]
     pool = seniors if senior_wanted and seniors else free
     best = min(pool, key=lambda c: (c.load, c.open_tickets, c.last_assigned_at or _EPOCH, c.id))
-    reasons = []
+    reasons: list[tuple[str, Wording]] = []
     if language and best.languages:
-        reasons.append(f"speaks {language}")
+        reasons.append((f"speaks {language}", Wording("assignment.why.speaks", {"language": language})))
     if best.skills and "*" not in best.skills:
-        reasons.append(f"handles {intent if intent.casefold() in {s.casefold() for s in best.skills} else queue}")
+        skill = intent if intent.casefold() in {s.casefold() for s in best.skills} else queue
+        reasons.append((f"handles {skill}", Wording("assignment.why.handles", {"subject": skill})))
     if senior_wanted:
-        reasons.append("senior, for a high-value customer" if best.senior
-                       else "no senior agent free for this high-value customer")
-    tickets = f"{best.open_tickets} open ticket{'s' if best.open_tickets != 1 else ''}"
-    reasons.append(f"{tickets}, the lightest load of {len(pool)}" if len(pool) > 1 else tickets)
+        reasons.append(("senior, for a high-value customer", Wording("assignment.why.senior")) if best.senior
+                       else ("no senior agent free for this high-value customer", Wording("assignment.why.no_senior")))
+    tickets = Wording("assignment.why.open_ticket" if best.open_tickets == 1 else "assignment.why.open_tickets",
+                      {"count": best.open_tickets})
+    tickets_text = f"{best.open_tickets} open ticket{'s' if best.open_tickets != 1 else ''}"
+    reasons.append((f"{tickets_text}, the lightest load of {len(pool)}",
+                    Wording("assignment.why.lightest", {"tickets": tickets, "count": len(pool)}))
+                   if len(pool) > 1 else (tickets_text, tickets))
     if best.status.until is not None:
         local = best.status.until.astimezone(ZoneInfo(best.timezone))
-        reasons.append(f"on shift until {local:%H:%M} {best.timezone}")
-    return Pick(best, ", ".join(reasons))
+        reasons.append((f"on shift until {local:%H:%M} {best.timezone}",
+                        Wording("assignment.why.until", {"time": f"{local:%H:%M}", "timezone": best.timezone})))
+    return Pick(best, ", ".join(text for text, _ in reasons),
+                Wording("assignment.why.reasons", {"reasons": tuple(wording for _, wording in reasons)}))
 
 
 def load_candidates(session: Session, now: datetime, settings: AssignmentSettings,
@@ -211,18 +229,46 @@ def record_assignment(session: Session, ticket: Ticket, target: Agent | None, *,
     return event
 
 
-def queue_notice(ticket: Ticket, reason: str) -> Card:
-    """The notice asking the queue's channel to take a ticket nobody fits, calling on everyone there."""
+def written(english: str, wording: Wording, language: str, write: WordingWriter | None) -> str:
+    """A card text: `english` as it is, or (another language, with a writer) `wording` written in `language`."""
+    return english if write is None or language == "en" else write(wording, language)
+
+
+def queue_notice(ticket: Ticket, reason: str, reason_wording: Wording, *, language: str = "en",
+                 write: WordingWriter | None = None) -> Card:
+    """The notice asking the queue's channel to take a ticket nobody fits, calling on everyone there; `reason`
+    (its `reason_wording` in another language) says why nobody fits. Written in `language` by `write` (the
+    channel's language, `Settings.language_for`); English without a writer."""
     from bot.pipeline import TRIAGE_BUTTONS  # the pipeline imports this module
 
     assign = next(button for button in TRIAGE_BUTTONS if button.action == "assign")
     assert ticket.id is not None
-    facts = ", ".join(x for x in (ticket.intent, ticket.language, f"severity {ticket.severity}") if x)
-    return Card(kind="notice", title=f"Ticket #{ticket.id} needs an owner",
-                body=f"{QUEUE_MENTION}, {reason}: who takes ticket #{ticket.id} ({facts})?",
-                severity=ticket.severity, ticket_id=ticket.id, buttons=(assign,),
-                fields=(CardField("Ticket", f"#{ticket.id} · {ticket.intent} · {ticket.channel}"),),
-                mentions=((QUEUE_MENTION, "*", "here"),))
+    mention = written(QUEUE_MENTION, Wording("assignment.queue_mention"), language, write)
+    severity = written(f"severity {ticket.severity}", Wording("assignment.notice.severity",
+                                                              {"severity": ticket.severity}), language, write)
+    comma = written(", ", Wording("list.comma"), language, write)
+    facts = comma.join(x for x in (ticket.intent, ticket.language, severity) if x)
+    title = written(f"Ticket #{ticket.id} needs an owner", Wording("assignment.notice.title", {"ticket": ticket.id}),
+                    language, write)
+    body = written(f"{mention}, {reason}: who takes ticket #{ticket.id} ({facts})?",
+                   Wording("assignment.notice.body", {"mention": mention, "reason": reason_wording,
+                                                      "ticket": ticket.id, "facts": facts}), language, write)
+    label = written("Ticket", Wording("sla_card.field.ticket"), language, write)
+    return Card(kind="notice", title=title, body=body, severity=ticket.severity, ticket_id=ticket.id,
+                buttons=(assign,), fields=(CardField(label, f"#{ticket.id} · {ticket.intent} · {ticket.channel}"),),
+                mentions=((mention, "*", "here"),))
+
+
+def assigned_value(agent: str, pick: Pick, language: str = "en", write: WordingWriter | None = None) -> str:
+    """The Assignee field of a ticket given to `agent` by `pick`: "Assigned to mei (speaks de, …)"."""
+    return written(f"Assigned to {agent} ({pick.why})",
+                   Wording("assignment.card.assigned", {"agent": agent, "why": pick.wording}), language, write)
+
+
+def nobody_value(pick: Pick, language: str = "en", write: WordingWriter | None = None) -> str:
+    """The Assignee field of a ticket nobody fits: "Nobody fits (nobody is on shift): the queue is asked"."""
+    return written(f"Nobody fits ({pick.why}): the queue is asked",
+                   Wording("assignment.card.nobody", {"why": pick.wording}), language, write)
 
 
 def with_field(card: Card, label: str, value: str) -> Card:
@@ -231,11 +277,14 @@ def with_field(card: Card, label: str, value: str) -> Card:
 
 
 class TicketAssigner:
-    """Assignment at intake (the pipeline's suggest path), under `settings.assignment.mode`; `clock` is "now"."""
+    """Assignment at intake (the pipeline's suggest path), under `settings.assignment.mode`; `clock` is "now";
+    `write` writes its card texts in the language of the card's channel (None: English everywhere)."""
 
-    def __init__(self, settings: Settings, clock: Callable[[], datetime] = utcnow) -> None:
+    def __init__(self, settings: Settings, clock: Callable[[], datetime] = utcnow,
+                 write: WordingWriter | None = None) -> None:
         self.settings = settings
         self.clock = clock
+        self.write = write
 
     def on_intake(self, session: Session, ticket: Ticket, card: Card, channel: str, target: str) -> Card:
         """The triage card with its assignment line: the assignee, or (a ticket without one) the agent assigned
@@ -249,15 +298,20 @@ class TicketAssigner:
             return with_field(card, "Assignee", owner.name) if owner is not None else card
         now = self.clock()
         pick = best_for(session, self.settings, ticket, now)
+        language = self.settings.language_for(channel)
         if pick.agent is None:
             assert ticket.id is not None
             # A "notice", not a "card": the ticket's card stays the triage card (updated in place by its actions).
+            notice = queue_notice(ticket, pick.why, pick.wording, language=language, write=self.write)
             enqueue(session, dedup_key=f"assign:queue:{ticket.id}", kind="notice", channel=channel, target=target,
-                    payload=card_to_payload(queue_notice(ticket, pick.why)), ticket_id=ticket.id)
-            return with_field(card, "Assignee", f"Nobody fits ({pick.why}): the queue is asked")
+                    payload=card_to_payload(notice), ticket_id=ticket.id)
+            return with_field(card, "Assignee", nobody_value(pick, language, self.write))
         if mode == "suggest":
-            return with_field(card, "Suggested assignee", f"{pick.agent.name} ({pick.why})")
+            return with_field(card, "Suggested assignee", written(
+                f"{pick.agent.name} ({pick.why})",
+                Wording("assignment.card.suggested", {"agent": pick.agent.name, "why": pick.wording}),
+                language, self.write))
         agent = session.get(Agent, pick.agent.id)
         record_assignment(session, ticket, agent, actor="system", how="auto", why=pick.why, now=now)
-        card = with_field(card, "Assignee", f"Assigned to {pick.agent.name} ({pick.why})")
+        card = with_field(card, "Assignee", assigned_value(pick.agent.name, pick, language, self.write))
         return replace(card, mentions=pick.agent.mentions())

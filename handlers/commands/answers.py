@@ -113,6 +113,8 @@ class AnswerContext:
     # handlers.actions.TicketActions for commands that act on tickets as the card buttons do (/resolve)
     ticket_actions: Callable[[], TicketActions] | None = None
     language: str = "en"  # of kefu's own words in the answer (handlers.phrases): "en" or "zh"
+    # the language of kefu's words on a team channel's cards (Settings.language_for; None: English)
+    language_for: Callable[[str], str] | None = None
 
 
 # ---- formatting --------------------------------------------------------------------------------------------

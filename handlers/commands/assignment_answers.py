@@ -95,9 +95,11 @@ def answer_assign(command: AssignCommand, ctx: AnswerContext) -> CommandAnswer:
             ticket.status = "open"
         ticket.updated_at = now
         session.add(ticket)
-        by = "" if actor_found is not None and actor_found.id == target.id else f" by {by_name}"
-        queue_card_update(session, ticket, audit, f"Assigned to {target.name}{by} at {now:%H:%M} UTC",
-                          (CardField("Assignee", target.name),), default_channel=ctx.triage_channel)
+        by_whom = by_name if actor_found is not None or ctx.actor.name else say("card.the_administrator")
+        by = "" if actor_found is not None and actor_found.id == target.id else say("card.assigned_by", actor=by_whom)
+        history = say("card.assigned", agent=target.name, by=by, time=f"{now:%H:%M} UTC")
+        queue_card_update(session, ticket, audit, history, (CardField("Assignee", target.name),),
+                          default_channel=ctx.triage_channel, language_for=ctx.language_for)
     moved = say("assign.was", agent=previous.name) if previous is not None else ""
     return CommandAnswer(phrase("assign.done", ctx.language, ticket=command.ticket_id, agent=target.name, moved=moved),
                          details={"ticket": command.ticket_id, "assignee": target.name})

@@ -62,6 +62,7 @@ class CommandExecutor:
         triage_channel: str = "console",
         after_sales: AfterSalesDesk | None = None,
         ticket_actions: Callable[[], TicketActions] | None = None,
+        language_for: Callable[[str], str] | None = None,
     ) -> None:
         self.engine = engine
         self.timezone = ZoneInfo(timezone) if isinstance(timezone, str) else timezone
@@ -75,6 +76,7 @@ class CommandExecutor:
         self.triage_channel = triage_channel
         self.after_sales = after_sales
         self.ticket_actions = ticket_actions
+        self.language_for = language_for  # of the card lines a command adds (Settings.language_for; None: English)
 
     def execute(self, request_text: str, actor: Actor, *, platform: str, channel_id: str | None = None,
                 capabilities: object | None = None, language: str | None = "en") -> CommandAnswer:
@@ -99,7 +101,7 @@ class CommandExecutor:
             engine=self.engine, timezone=self.timezone, now=self.clock(), charts_dir=self.charts_dir,
             actor=actor, sla=self.sla, scorecards=self.scorecards, assignment=self.assignment,
             triage_channel=self.triage_channel, after_sales=self.after_sales, ticket_actions=self.ticket_actions,
-            language=language,
+            language=language, language_for=self.language_for,
         )
         try:
             if isinstance(command, HelpCommand):
@@ -150,5 +152,6 @@ def executor_from_settings(settings: Settings, engine: Engine, *, timezone: str 
                            scorecards=settings.scorecards, assignment=settings.assignment,
                            triage_channel=settings.triage.channel,
                            after_sales=AfterSalesDesk(engine, settings),
-                           ticket_actions=functools.cache(lambda: TicketActions.without_model(engine, settings)))
+                           ticket_actions=functools.cache(lambda: TicketActions.without_model(engine, settings)),
+                           language_for=settings.language_for)
 
