@@ -13,6 +13,7 @@ Chinese unless `[dingtalk] language` / `[wecom] language` say "en".
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Final, Literal
@@ -834,6 +835,46 @@ PHRASES: Final[dict[str, dict[Language, str]]] = {
     "assignment.card.nobody": {"en": "Nobody fits ({why}): the queue is asked",
                                "zh": "没有合适的人（{why}），已请队列认领"},
     "assignment.card.suggested": {"en": "{agent} ({why})", "zh": "{agent}（{why}）"},
+    # -- card field labels: the core writes them in English, the team platforms show them in their language ---
+    # (card_field_label; "Suggested reply (de)" has its own entry)
+    "card_field.customer": {"en": "Customer", "zh": "客户"},
+    "card_field.customer_value": {"en": "Customer value", "zh": "客户价值"},
+    "card_field.marketplace": {"en": "Marketplace", "zh": "平台"},
+    "card_field.language": {"en": "Language", "zh": "语言"},
+    "card_field.intent": {"en": "Intent", "zh": "意图"},
+    "card_field.severity": {"en": "Severity", "zh": "严重度"},
+    "card_field.priority": {"en": "Priority", "zh": "优先级"},
+    "card_field.first_response_due": {"en": "First response due", "zh": "首响截止"},
+    "card_field.resolution_due": {"en": "Resolution due", "zh": "解决截止"},
+    "card_field.channel": {"en": "Channel", "zh": "渠道"},
+    "card_field.assignee": {"en": "Assignee", "zh": "处理人"},
+    "card_field.suggested_assignee": {"en": "Suggested assignee", "zh": "建议处理人"},
+    "card_field.status": {"en": "Status", "zh": "状态"},
+    "card_field.order": {"en": "Order", "zh": "订单"},
+    "card_field.order_status": {"en": "Order status", "zh": "订单状态"},
+    "card_field.sku": {"en": "SKU", "zh": "SKU"},
+    "card_field.ticket": {"en": "Ticket", "zh": "工单"},
+    "card_field.tags": {"en": "Tags", "zh": "标签"},
+    "card_field.notes": {"en": "Notes", "zh": "备注"},
+    "card_field.note": {"en": "Note", "zh": "备注"},
+    "card_field.sentiment": {"en": "Sentiment", "zh": "情绪"},
+    "card_field.auto-reply": {"en": "Auto-reply", "zh": "自动回复"},
+    "card_field.missing_for_the_suggested_reply": {"en": "Missing for the suggested reply", "zh": "建议回复缺少的信息"},
+    "card_field.history": {"en": "History", "zh": "记录"},
+    "card_field.escalated": {"en": "Escalated", "zh": "已升级"},
+    "card_field.resolution_note": {"en": "Resolution note", "zh": "结单备注"},
+    "card_field.request": {"en": "Request", "zh": "售后申请"},
+    "card_field.reason": {"en": "Reason", "zh": "原因"},
+    "card_field.amount": {"en": "Amount", "zh": "金额"},
+    "card_field.rating": {"en": "Rating", "zh": "评分"},
+    "card_field.comment": {"en": "Comment", "zh": "评价"},
+    "card_field.agent": {"en": "Agent", "zh": "客服"},
+    "card_field.metric": {"en": "Metric", "zh": "指标"},
+    "card_field.value": {"en": "Value", "zh": "数值"},
+    "card_field.thresholds": {"en": "Thresholds", "zh": "阈值"},
+    "card_field.window": {"en": "Window", "zh": "窗口"},
+    "card_field.firing_since": {"en": "Firing since", "zh": "开始于"},
+    "card_field.suggested_reply_in": {"en": "Suggested reply ({reply_language})", "zh": "建议回复（{reply_language}）"},
 }
 
 
@@ -903,6 +944,22 @@ def phrase_of(wording: Wording) -> Phrase:
         return value
 
     return Phrase(wording.key, {name: field_of(value) for name, value in wording.fields.items()})
+
+
+_SUGGESTED_REPLY_IN = re.compile(r"Suggested reply \((?P<language>[\w-]+)\)")
+
+
+def card_field_label(label: str, language: str | None) -> str:
+    """A card field's label, which the core writes in English, in `language`; a label the catalogue does not know
+    stays as it is (a card the core wrote in the channel's language already, or a new field)."""
+    lang = language_of(language)
+    if lang == "en":
+        return label
+    suggested = _SUGGESTED_REPLY_IN.fullmatch(label)
+    if suggested:
+        return phrase("card_field.suggested_reply_in", lang, reply_language=suggested["language"])
+    entry = PHRASES.get("card_field." + label.casefold().replace(" ", "_"))
+    return label if entry is None else entry[lang]
 
 
 def write_wording(wording: Wording, language: str) -> str:

@@ -16,6 +16,7 @@ from urllib.parse import quote
 
 from adapters.dingtalk.texts import Language, action_word, text
 from bot.messages import Card
+from handlers.phrases import card_field_label
 
 CHANNEL = "dingtalk"
 ONE_CLICK_ACTIONS = frozenset({"send", "assign", "escalate", "resolve", "alert_acknowledge", "alert_silence_2h",
@@ -72,7 +73,8 @@ def render_card(card: Card, language: Language, *, heading: str | None = None) -
         label = text(language, "customer_wrote") if card.kind == "triage" else ""
         parts.append((f"**{label}**\n\n" if label else "") + _quoted(card.body))
     if card.fields:
-        parts.append("  \n".join(f"**{field.label}**: {markdown_of(field.value)}" for field in card.fields))
+        parts.append("  \n".join(f"**{card_field_label(field.label, language)}**: {markdown_of(field.value)}"
+                                 for field in card.fields))
     if card.suggested_reply:
         parts.append(f"**{text(language, 'suggested_reply')}**\n\n{_quoted(card.suggested_reply)}")
     if card.footer:

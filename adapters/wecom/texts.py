@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from typing import Final, Literal
 
+from handlers.phrases import card_field_label
+
 Language = Literal["zh", "en"]
 
 TEXTS: Final[dict[str, dict[str, str]]] = {
@@ -50,21 +52,10 @@ TEXTS: Final[dict[str, dict[str, str]]] = {
     },
 }
 
-# The core's English field labels as the card shows them.
-FIELD_LABELS: Final[dict[str, dict[str, str]]] = {
-    "zh": {
-        "Customer": "客户", "Marketplace": "平台", "Language": "语言", "Intent": "意图", "Severity": "严重度",
-        "First response due": "首响截止", "Resolution due": "解决截止", "Assignee": "处理人", "Status": "状态",
-        "Order": "订单", "SKU": "SKU", "Metric": "指标", "Value": "数值", "Thresholds": "阈值", "Window": "窗口",
-        "Firing since": "开始于", "History": "记录", "Escalated": "已升级",
-    },
-    "en": {},
-}
-
-
 def text(language: Language, key: str, **values: object) -> str:
     return TEXTS[language][key].format(**values)
 
 
 def field_label(language: Language, label: str) -> str:
-    return FIELD_LABELS[language].get(label, label)
+    """A card field's label as WeCom shows it (the catalogue's, handlers.phrases)."""
+    return card_field_label(label, language)
