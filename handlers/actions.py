@@ -6,7 +6,8 @@ becomes a new agent), does what the button says to the ticket, writes one `Audit
 card, rebuilt from its last posted version, as an outbox `card_update` with a new History line and the buttons
 that still make sense. Every outcome is an `ActionResult`: bad input or a ticket in the wrong state is a result
 with `ok=False` and a precise message, never an exception for the adapter. Messages are written in the action's
-`language` ("en" unless DingTalk or WeCom ask for "zh"; handlers.phrases); card History lines stay in English.
+`language` ("en" unless DingTalk or WeCom ask for "zh"; handlers.phrases); History lines are written in the
+language of the card's channel.
 
 Each action holds the ticket's row lock (an UPDATE first, so SQLite takes its write lock too) for its whole
 transaction, so two agents pressing buttons on one ticket at once, on one replica or two, take turns. Replies go
@@ -189,13 +190,13 @@ class TicketActions:
             ticket = _lock_ticket(session, action.ticket_id)
             outcome = session.get(Suggestion, suggestion.id) if suggestion else None
             if action.name == "send":
-                line = f"Suggested reply sent by {agent.name} at {_clock(now)}"
+                line = say("card.sent_suggested", agent=agent.name, time=_clock(now))
                 answer = say("action.sent", ticket=ticket.id)
             elif outcome is not None and outcome.outcome == "accepted":
-                line = f"Suggested reply sent unchanged by {agent.name} at {_clock(now)}"
+                line = say("card.sent_unchanged", agent=agent.name, time=_clock(now))
                 answer = say("action.sent_unchanged", ticket=ticket.id)
             else:
-                line = f"Reply written by {agent.name} sent at {_clock(now)}"
+                line = say("card.sent_own", agent=agent.name, time=_clock(now))
                 answer = say("action.sent_own", ticket=ticket.id)
             audit = session.get(AuditEvent, claim_id)
             assert audit is not None
@@ -301,7 +302,8 @@ class TicketActions:
         because = f": {reason}" if reason else ""
         return _Done(
             say("action.escalated", ticket=ticket.id, severity=ticket.severity, due=_iso(ticket.first_response_due)),
-            f"Escalated to severity {ticket.severity} by {actor.name} at {_clock(now)}{because}",
+            say("card.escalated_because", severity=ticket.severity, agent=actor.name, time=_clock(now), reason=reason)
+            if reason else say("card.escalated", severity=ticket.severity, agent=actor.name, time=_clock(now)),
             {"from_severity": old, "to_severity": ticket.severity, "reason": reason or None},
             (CardField("Escalated", f"by {actor.name} at {_clock(now)}{because}"),),
         )
@@ -321,8 +323,11 @@ class TicketActions:
         if surveyed:
             survey = say("action.survey_now") if self.settings.csat.delay_seconds == 0 \
                 else say("action.survey_later", delay=self.settings.csat.delay)
-        return _Done(say("action.resolved", ticket=ticket.id, survey=survey),
-                     f"Resolved {by} at {_clock(now)}" + (f": {note}" if note else ""),
+        history: str | Phrase = f"Resolved {by} at {_clock(now)}" + (f": {note}" if note else "")
+        if isinstance(actor, Agent):  # a system actor's words (`why`) are the caller's, in English
+            history = say("card.resolved_by_note", agent=actor.name, time=_clock(now), note=note) if note \
+                else say("card.resolved_by", agent=actor.name, time=_clock(now))
+        return _Done(say("action.resolved", ticket=ticket.id, survey=survey), history,
                      {"suggestions_rejected": rejected, "note": note, "csat_survey": surveyed},
                      (CardField("Resolution note", note),) if note else ())
 
@@ -402,7 +407,7 @@ class TicketActions:
             if ticket.severity != old[1] else ""
         done = _Done(
             say("action.intent_corrected", ticket=ticket.id, intent=wanted, old=old[0], severity=severity_note),
-            f"Intent corrected from {predicted} to {wanted} by {actor.name} at {_clock(now)}",
+            say("card.intent_corrected", predicted=predicted, wanted=wanted, agent=actor.name, time=_clock(now)),
             {"message_id": message.id, "predicted": predicted, "corrected": wanted, "feedback_id": feedback.id,
              "learnt": learnable, "suggestions_rejected": rejected},
             (CardField("Intent", f"{wanted} (corrected by {actor.name}; kefu said {predicted}{confidence})"),),

@@ -40,3 +40,26 @@ def test_the_assigned_line_is_in_the_language_of_the_cards_channel(engine: Engin
         assert history.endswith(" UTC 分配给 li.wei（mei 操作）") and "Assigned" not in history
     else:
         assert history.startswith("Assigned to li.wei by mei at ") and history.endswith(" UTC")
+
+
+@pytest.mark.parametrize("channel", ["dingtalk", "slack"])
+def test_the_send_escalate_and_resolve_lines_are_in_the_language_of_the_cards_channel(engine: Engine,
+                                                                                      channel: str) -> None:
+    actions, pipeline, classifier = actions_on(engine, channel)
+    ticket_id = suggested_ticket(pipeline, classifier)
+    lines = []
+    for name, values in (("send", {}), ("escalate", {"reason": "客户很生气"}), ("resolve", {"note": "已退款"})):
+        pressed = press(actions, name, ticket_id, who="li4220", platform="dingtalk", **values)
+        assert pressed.ok, pressed.message
+        _item, card = latest_card_update(engine, ticket_id)
+        lines.append(fields(card)["History"].splitlines()[-1])
+    sent, escalated, resolved = lines
+    if channel == "dingtalk":
+        assert sent.endswith(" UTC li.wei 发送了建议回复")
+        assert escalated.endswith(" UTC li.wei 升级为 2 级：客户很生气")
+        assert resolved.endswith(" UTC li.wei 已结单：已退款")
+        assert not any(word in " ".join(lines) for word in ("sent", "Escalated", "Resolved", "by"))
+    else:
+        assert sent.startswith("Suggested reply sent by li.wei at ") and sent.endswith(" UTC")
+        assert escalated.startswith("Escalated to severity 2 by li.wei at ") and escalated.endswith(": 客户很生气")
+        assert resolved.startswith("Resolved by li.wei at ") and resolved.endswith(": 已退款")
