@@ -11,6 +11,8 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
+from bot.wording import Wording
+
 IngestAction = Literal["auto_replied", "suggested", "duplicate", "csat_answered"]
 
 
@@ -94,6 +96,9 @@ class Card:
     # Who the text calls on, per platform: ("@mei", "slack", "U0123") → the Slack card mentions <@U0123>; the
     # platform "*" with id "here" calls on everyone in the channel (an unassigned ticket's queue).
     mentions: tuple[tuple[str, str, str], ...] = ()
+    # The title as a catalogue wording (bot/wording.py), so that a team platform writes it in its own language;
+    # `title` is its English. None: the title is only in `title`.
+    title_wording: Wording | None = None
 
 
 def card_to_payload(card: Card) -> dict[str, Any]:
@@ -107,7 +112,15 @@ def card_from_payload(payload: dict[str, Any]) -> Card:
     data["fields"] = tuple(CardField(**f) for f in data.get("fields", ()))
     data["buttons"] = tuple(CardButton(**b) for b in data.get("buttons", ()))
     data["mentions"] = tuple(tuple(m) for m in data.get("mentions", ()))
+    wording = data.get("title_wording")
+    data["title_wording"] = None if wording is None else _wording_from_payload(wording)
     return Card(**data)
+
+
+def _wording_from_payload(data: dict[str, Any]) -> Wording:
+    fields = {name: _wording_from_payload(value) if isinstance(value, dict) and set(value) == {"key", "fields"}
+              else value for name, value in (data.get("fields") or {}).items()}
+    return Wording(str(data["key"]), fields)
 
 
 @dataclass(frozen=True)

@@ -43,6 +43,7 @@ from bot.replies import ReplyComposer, ReplyDecision
 from bot.reply_policy import PairChange, ReplyPolicy, policy_config, shipped_faq_intents
 from bot.sentiment_priority import apply_sentiment, sentiment_columns, sentiment_fields
 from bot.settings import Settings
+from bot.wording import Wording
 from models.db import session_scope, utcnow
 from models.tables import Customer, Message, Ticket
 
@@ -95,6 +96,18 @@ def choose_language(guess: LanguageGuess, stated: str | None) -> str | None:
             return stated
         return guess.code
     return stated or guess.code
+
+
+def ticket_title(ticket: Ticket | Card, state: str | None = None) -> Wording:
+    """A ticket card's title as a wording: "Ticket #7: refund_request · severity 1", then " · resolved",
+    " · escalated" or " · high-value customer" (`state`); the English is the card's `title`."""
+    if isinstance(ticket, Card):  # the card's own title wording, its state changed
+        assert ticket.title_wording is not None
+        fields = dict(ticket.title_wording.fields)
+    else:
+        fields = {"ticket": ticket.id, "intent": ticket.intent, "severity": ticket.severity}
+    fields["state"] = Wording(f"card_title.{state}") if state else ""
+    return Wording("card_title.ticket", fields)
 
 
 _MESSAGES = Message.__table__  # type: ignore[attr-defined]
@@ -442,6 +455,7 @@ class Pipeline:
         fields.append(CardField("Auto-reply", f"{decision.mode}: {decision.reason}"))
         return Card(
             kind="triage", title=f"Ticket #{ticket.id}: {ticket.intent} · severity {ticket.severity}",
+            title_wording=ticket_title(ticket),
             body=inbound.text, severity=ticket.severity, fields=tuple(fields), suggested_reply=suggested,
             buttons=TRIAGE_BUTTONS + opening_buttons(ticket.intent), ticket_id=ticket.id, language=language,
             suggestion_id=suggestion_id,
@@ -458,8 +472,10 @@ class Pipeline:
         if order_line:
             fields.append(CardField("Order status", order_line))
         fields.extend(profile_fields(session, customer, intent_severity, severity))
-        title = card.title + (" · high-value customer" if customer.tier == "high" else "")
-        return replace(card, title=title, fields=tuple(fields))
+        if customer.tier != "high":
+            return replace(card, fields=tuple(fields))
+        return replace(card, title=card.title + " · high-value customer", fields=tuple(fields),
+                       title_wording=ticket_title(card, state="high_value"))
 
     # ---- agent replies -----------------------------------------------------------------------------------
 

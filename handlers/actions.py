@@ -36,7 +36,7 @@ from bot.after_sales.flow import opening_buttons
 from bot.csat import schedule_survey
 from bot.messages import Action, Card, CardButton, CardField, card_from_payload, card_to_payload
 from bot.outbox import enqueue
-from bot.pipeline import TRIAGE_BUTTONS, Pipeline, TicketNotFound
+from bot.pipeline import TRIAGE_BUTTONS, Pipeline, TicketNotFound, ticket_title
 from bot.sla_clock import stamp_resolution
 from handlers.phrases import Phrase, say, text_in
 from models.db import MAX_ROW_ID, is_row_id, lock_row, session_scope, utcnow
@@ -506,12 +506,12 @@ def queue_card_update(session: Session, ticket: Ticket, audit: AuditEvent, histo
     fields = [f for f in fields if f.label != "History"] + [CardField("History", lines)]
     escalated = any(f.label == "Escalated" for f in fields)
     title = f"Ticket #{ticket.id}: {ticket.intent} · severity {ticket.severity}"
-    if ticket.status == "resolved":
-        title += " · resolved"
-    elif escalated:
-        title += " · escalated"
+    state = "resolved" if ticket.status == "resolved" else "escalated" if escalated else None
+    if state:
+        title += f" · {state}"
     card = replace(
-        card, title=title, severity=ticket.severity, fields=tuple(fields), ticket_id=ticket.id,
+        card, title=title, title_wording=ticket_title(ticket, state), severity=ticket.severity, fields=tuple(fields),
+        ticket_id=ticket.id,
         buttons=_buttons(ticket, pending is not None, escalated),
         suggested_reply=card.suggested_reply if pending is not None else None,
         suggestion_id=card.suggestion_id if pending is not None else None,

@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Final, Literal
 
+from bot.messages import Card
 from bot.wording import Wording
 
 Language = Literal["en", "zh"]
@@ -887,6 +888,12 @@ PHRASES: Final[dict[str, dict[Language, str]]] = {
     "card_field.thresholds": {"en": "Thresholds", "zh": "阈值"},
     "card_field.window": {"en": "Window", "zh": "窗口"},
     "card_field.firing_since": {"en": "Firing since", "zh": "开始于"},
+    # ticket card titles (bot.pipeline.ticket_title); WeCom shows the severity beside the title, so it cuts " · N级"
+    "card_title.ticket": {"en": "Ticket #{ticket}: {intent} · severity {severity}{state}",
+                          "zh": "工单 #{ticket}：{intent} · {severity}级{state}"},
+    "card_title.resolved": {"en": " · resolved", "zh": " · 已解决"},
+    "card_title.escalated": {"en": " · escalated", "zh": " · 已升级"},
+    "card_title.high_value": {"en": " · high-value customer", "zh": " · 高价值客户"},
     "card_field.suggested_reply_in": {"en": "Suggested reply ({reply_language})", "zh": "建议回复（{reply_language}）"},
 }
 
@@ -973,6 +980,13 @@ def card_field_label(label: str, language: str | None) -> str:
         return phrase("card_field.suggested_reply_in", lang, reply_language=suggested["language"])
     entry = PHRASES.get("card_field." + label.casefold().replace(" ", "_"))
     return label if entry is None else entry[lang]
+
+
+def card_title(card: Card, language: str | None) -> str:
+    """A card's title in `language`: its title wording written there, else the title as the core wrote it."""
+    if card.title_wording is None or language_of(language) == "en":
+        return card.title
+    return write_wording(card.title_wording, language_of(language))
 
 
 def write_wording(wording: Wording, language: str) -> str:

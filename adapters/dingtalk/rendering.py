@@ -16,7 +16,7 @@ from urllib.parse import quote
 
 from adapters.dingtalk.texts import Language, action_word, text
 from bot.messages import Card
-from handlers.phrases import card_field_label
+from handlers.phrases import card_field_label, card_title
 
 CHANNEL = "dingtalk"
 ONE_CLICK_ACTIONS = frozenset({"send", "assign", "escalate", "resolve", "alert_acknowledge", "alert_silence_2h",
@@ -65,7 +65,7 @@ def _quoted(value: str) -> str:
 def render_card(card: Card, language: Language, *, heading: str | None = None) -> RenderedCard:
     """`card` in DingTalk markdown; `heading` (e.g. "跟进") goes before its title."""
     mark = SEVERITY_MARKS.get(card.severity or 0, "")
-    title = f"{mark} {card.title}".strip()
+    title = f"{mark} {card_title(card, language)}".strip()
     if heading:
         title = f"【{heading}】{title}"
     parts = [f"#### {title}"]

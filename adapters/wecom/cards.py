@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 
 from adapters.wecom.texts import Language, field_label, text
 from bot.messages import Card, CardButton
+from handlers.phrases import card_title
 
 KEY_PREFIX: Final = "kefu:"
 BUTTON_ACTIONS: Final = ("send", "assign", "escalate", "resolve", "alert_acknowledge", "alert_silence_2h",
@@ -103,11 +104,17 @@ def _value(label: str, value: str, timezone: ZoneInfo) -> str:
     return shown_time(value, timezone) if label in TIME_FIELDS else value
 
 
-def title_of(card: Card) -> str:
-    """The card's title with its severity mark; " · severity N" goes (the card shows it beside the title)."""
+def title_of(card: Card, language: Language = "en") -> str:
+    """The card's title in `language` with its severity mark; the severity in it goes (the card shows it beside
+    the title)."""
     mark = SEVERITY_MARKS.get(card.severity or 0, "") if card.kind == "triage" else ""
-    title = re.sub(r" · severity \d\b", "", card.title) if card.severity is not None else card.title
+    title = card_title(card, language)
+    if card.severity is not None:
+        title = _SEVERITY_IN_TITLE.sub("", title)
     return f"{mark} {title}".strip()
+
+
+_SEVERITY_IN_TITLE = re.compile(r" · (?:severity \d\b|\d级)")
 
 
 def template_card(card: Card, *, task: str, language: Language, timezone: ZoneInfo,
@@ -128,7 +135,8 @@ def template_card(card: Card, *, task: str, language: Language, timezone: ZoneIn
     body: dict[str, Any] = {
         "card_type": "button_interaction",
         "source": {"desc": "kefu"},
-        "main_title": {"title": cut(title_of(card), TITLE_LIMIT), **({"desc": cut(desc, DESC_LIMIT)} if desc else {})},
+        "main_title": {"title": cut(title_of(card, language), TITLE_LIMIT),
+                       **({"desc": cut(desc, DESC_LIMIT)} if desc else {})},
         "task_id": task,
     }
     if card.body.strip():
@@ -157,7 +165,7 @@ def with_mentions(value: str, card: Card) -> str:
 def markdown(card: Card, *, language: Language, timezone: ZoneInfo, limit: int = APP_MARKDOWN_BYTES,
              mentions: bool = False) -> str:
     """The card as WeCom markdown (title, body, facts, history, footer), cut to `limit` bytes."""
-    lines = [f"**{title_of(card)}**"]
+    lines = [f"**{title_of(card, language)}**"]
     if card.body.strip():
         body = card.body.strip()
         lines.append("> " + "\n> ".join(body.splitlines()) if card.kind == "triage" else body)

@@ -1,12 +1,18 @@
-"""A card's field labels on DingTalk are written in its configured language (the core writes them in English):
-a Chinese team reads 客户 / 首响截止 / 建议回复（de）, an English one the labels as they are."""
+"""A card's field labels and title on DingTalk (and the title on WeCom) are written in the configured language
+(the core writes them in English): a Chinese team reads 客户 / 首响截止 / 建议回复（de）, an English one the labels
+as they are."""
 
 from __future__ import annotations
 
+import json
 import re
+from dataclasses import replace
 
 from adapters.dingtalk.rendering import render_card
-from bot.messages import Card, CardField
+from adapters.wecom.cards import title_of
+from bot.messages import Card, CardField, card_from_payload, card_to_payload
+from bot.pipeline import ticket_title
+from models.tables import Ticket
 
 TRIAGE = Card(
     kind="triage", title="Ticket #7: refund_request · severity 1", body="Das Paket ist beschädigt", severity=1,
@@ -37,3 +43,15 @@ def test_an_english_team_reads_the_labels_as_the_core_wrote_them() -> None:
 def test_a_label_the_catalogue_does_not_know_is_shown_as_it_is() -> None:
     card = Card(kind="notice", title="x", fields=(CardField("Warehouse", "Shenzhen"),))
     assert labels(render_card(card, "zh").markdown) == ["Warehouse"]
+
+
+def test_a_ticket_cards_title_is_written_in_the_teams_language_and_survives_the_outbox() -> None:
+    ticket = Ticket(id=7, intent="refund_request", severity=1, channel="webhook", conversation_id="c", customer_id=1)
+    card = replace(TRIAGE, title="Ticket #7: refund_request · severity 1 · escalated",
+                   title_wording=ticket_title(ticket, "escalated"))
+    stored = card_from_payload(json.loads(json.dumps(card_to_payload(card))))  # as the outbox keeps it
+    assert stored == card
+    assert render_card(stored, "zh").title == "🔴 工单 #7：refund_request · 1级 · 已升级"
+    assert render_card(stored, "en").title == "🔴 Ticket #7: refund_request · severity 1 · escalated"
+    assert title_of(stored, "zh") == "🔴 工单 #7：refund_request · 已升级"  # WeCom shows the severity beside it
+    assert title_of(stored, "en") == "🔴 Ticket #7: refund_request · escalated"

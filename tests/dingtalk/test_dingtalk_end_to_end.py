@@ -51,7 +51,7 @@ async def complaint(kefu: RunningKefu) -> dict[str, Any]:
 
 
 def card_messages(fake: FakeDingTalk, ticket_id: int) -> list[GroupMessage]:
-    return [m for m in fake.group_messages(TRIAGE) if f"Ticket #{ticket_id}" in m.param.get("title", "")]
+    return [m for m in fake.group_messages(TRIAGE) if f"工单 #{ticket_id}：" in m.param.get("title", "")]
 
 
 async def test_a_complaint_becomes_a_card_whose_send_button_reaches_the_customer_and_follows_up_the_card(
