@@ -98,14 +98,10 @@ def choose_language(guess: LanguageGuess, stated: str | None) -> str | None:
     return stated or guess.code
 
 
-def ticket_title(ticket: Ticket | Card, state: str | None = None) -> Wording:
+def ticket_title(ticket: Ticket, state: str | None = None) -> Wording:
     """A ticket card's title as a wording: "Ticket #7: refund_request · severity 1", then " · resolved",
     " · escalated" or " · high-value customer" (`state`); the English is the card's `title`."""
-    if isinstance(ticket, Card):  # the card's own title wording, its state changed
-        assert ticket.title_wording is not None
-        fields = dict(ticket.title_wording.fields)
-    else:
-        fields = {"ticket": ticket.id, "intent": ticket.intent, "severity": ticket.severity}
+    fields: dict[str, object] = {"ticket": ticket.id, "intent": ticket.intent, "severity": ticket.severity}
     fields["state"] = Wording(f"card_title.{state}") if state else ""
     return Wording("card_title.ticket", fields)
 
@@ -405,7 +401,8 @@ class Pipeline:
                                  order=order)
         card = replace(card, fields=card.fields + sentiment_fields(message, prediction.severity,
                                                                    self.settings.sentiment))
-        card = self._with_order_and_profile(session, card, customer, order, intent_severity, prediction.severity)
+        card = self._with_order_and_profile(session, card, ticket, customer, order, intent_severity,
+                                            prediction.severity)
         channel, target = team_route(self.settings, ticket)
         if ticket.card_channel and ticket.card_channel != channel:  # keep a conversation's cards together
             channel, target = ticket.card_channel, ""
@@ -463,7 +460,8 @@ class Pipeline:
         )
 
     @staticmethod
-    def _with_order_and_profile(session: Session, card: Card, customer: Customer, order: LookupResult | None,
+    def _with_order_and_profile(session: Session, card: Card, ticket: Ticket, customer: Customer,
+                                order: LookupResult | None,
                                 intent_severity: int | None, severity: int) -> Card:
         """The card with the order's status line and the customer's profile (value tier, tags, notes); a
         high-value customer's card says so in its title."""
@@ -475,7 +473,7 @@ class Pipeline:
         if customer.tier != "high":
             return replace(card, fields=tuple(fields))
         return replace(card, title=card.title + " · high-value customer", fields=tuple(fields),
-                       title_wording=ticket_title(card, state="high_value"))
+                       title_wording=ticket_title(ticket, state="high_value"))
 
     # ---- agent replies -----------------------------------------------------------------------------------
 

@@ -38,7 +38,7 @@ from bot.messages import Action, Card, CardButton, CardField, card_from_payload,
 from bot.outbox import enqueue
 from bot.pipeline import TRIAGE_BUTTONS, Pipeline, TicketNotFound, ticket_title
 from bot.sla_clock import stamp_resolution
-from handlers.phrases import Phrase, say, text_in
+from handlers.phrases import Phrase, say, text_in, write_wording
 from models.db import MAX_ROW_ID, is_row_id, lock_row, session_scope, utcnow
 from models.tables import Agent, AuditEvent, Feedback, IntentExample, Message, OutboxItem, Suggestion, Ticket
 
@@ -505,12 +505,9 @@ def queue_card_update(session: Session, ticket: Ticket, audit: AuditEvent, histo
     lines = (history_field.value + "\n" + history) if history_field else history
     fields = [f for f in fields if f.label != "History"] + [CardField("History", lines)]
     escalated = any(f.label == "Escalated" for f in fields)
-    title = f"Ticket #{ticket.id}: {ticket.intent} · severity {ticket.severity}"
-    state = "resolved" if ticket.status == "resolved" else "escalated" if escalated else None
-    if state:
-        title += f" · {state}"
+    title = ticket_title(ticket, "resolved" if ticket.status == "resolved" else "escalated" if escalated else None)
     card = replace(
-        card, title=title, title_wording=ticket_title(ticket, state), severity=ticket.severity, fields=tuple(fields),
+        card, title=write_wording(title, "en"), title_wording=title, severity=ticket.severity, fields=tuple(fields),
         ticket_id=ticket.id,
         buttons=_buttons(ticket, pending is not None, escalated),
         suggested_reply=card.suggested_reply if pending is not None else None,
